@@ -1,0 +1,5 @@
+// The wire contract shared by server and clients. Imports nothing of ours but itself.
+export * from './api.js';
+export * from './errors.js';
+export * from './spec.js';
+export * from './taskStatus.js';
