@@ -1,0 +1,41 @@
+// One interface over the two databases the queue runs on (PostgreSQL through `pg`, and the
+// embedded PGlite), so every queue verb has a single code path. The pattern is pg-boss's
+// `executeSql` adapter: raw SQL with $n parameters, rows back.
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type * as schema from './schema.js';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Queryable {
+  /** Runs one statement and returns its rows. int8 columns come back as numbers. */
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: DatabaseKind;
+  readonly drizzle: Drizzle;
+  /** Runs `fn` inside one transaction on one connection; rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onMessage` for every notification on `channel`. On PostgreSQL the listening connection
+   * reconnects by itself after a failure and then calls `onReconnect`, since notifications sent
+   * while it was away are lost.
+   */
+  listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<() => Promise<void>>;
+  /** Runs `fn` while holding a session-level advisory lock (no-op lock on PGlite: one process). */
+  withAdvisoryLock<T>(key: number, fn: (db: Drizzle) => Promise<T>): Promise<T>;
+  /** Throws when the database cannot answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Advisory lock keys, one per cluster-wide critical section. */
+export const ADVISORY_LOCKS = {
+  migrate: 7_301_001,
+  retention: 7_301_002,
+} as const;

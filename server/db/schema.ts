@@ -1,0 +1,143 @@
+// The queue's tables, as Drizzle declarations only: drizzle-kit reads this file to generate the
+// migrations under drizzle/. Columns are snake_case in SQL (the demo guide's queries name them),
+// camelCase in TypeScript.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { TASK_STATUSES } from '../../shared/taskStatus.js';
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const statusList = sql.raw(TASK_STATUSES.map((s) => `'${s}'`).join(', '));
+
+/** One row per enqueued workflow run. */
+export const queueTasks = pgTable(
+  'queue_tasks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** `task-<unix nanoseconds>-<id>`: the id clients see. */
+    taskId: text('task_id').notNull().unique(),
+    appName: text('app_name').notNull(),
+    workflowName: text('workflow_name').notNull(),
+    goldenPath: text('golden_path').notNull(),
+    status: text('status', { enum: TASK_STATUSES }).notNull().default('pending'),
+    /** The Score spec as submitted (parsed). */
+    spec: jsonb('spec').notNull(),
+    /** The resolved workflow steps the workers run. */
+    steps: jsonb('steps').notNull(),
+    /** `{ source, user }`: where the task came from. */
+    metadata: jsonb('metadata').notNull(),
+    createdBy: text('created_by').notNull(),
+    priority: integer('priority').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    /** Attempts a failing workflow gets: 1 + `workflow.retries`. */
+    maxAttempts: integer('max_attempts').notNull().default(1),
+    /** Times the task was taken back from a node that died; bounded separately from failures. */
+    lostCount: integer('lost_count').notNull().default(0),
+    /** Not claimed before this time (retry backoff). */
+    runAt: timestamptz('run_at').notNull().defaultNow(),
+    enqueuedAt: timestamptz('enqueued_at').notNull().defaultNow(),
+    startedAt: timestamptz('started_at'),
+    completedAt: timestamptz('completed_at'),
+    errorMessage: text('error_message'),
+    /** Every failed attempt's error, oldest first. */
+    errors: jsonb('errors')
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    /** The node holding the task while it runs, and until when its lease holds. */
+    lockedBy: text('locked_by'),
+    leaseExpiresAt: timestamptz('lease_expires_at'),
+    cancelRequestedAt: timestamptz('cancel_requested_at'),
+    idempotencyKey: text('idempotency_key'),
+  },
+  (t) => [
+    check('queue_tasks_status_check', sql`${t.status} in (${statusList})`),
+    check('queue_tasks_attempts_check', sql`${t.attempts} >= 0 and ${t.maxAttempts} >= 1`),
+    // Claim order: higher priority first, FIFO within a priority.
+    index('queue_tasks_claim_idx')
+      .on(t.priority.desc(), t.id)
+      .where(sql`${t.status} = 'pending'`),
+    index('queue_tasks_lease_idx')
+      .on(t.leaseExpiresAt)
+      .where(sql`${t.status} = 'running'`),
+    index('queue_tasks_locked_by_idx')
+      .on(t.lockedBy)
+      .where(sql`${t.status} = 'running'`),
+    index('queue_tasks_enqueued_at_idx').on(t.enqueuedAt.desc()),
+    index('queue_tasks_status_id_idx').on(t.status, t.id.desc()),
+    index('queue_tasks_app_id_idx').on(t.appName, t.id.desc()),
+    index('queue_tasks_finished_idx')
+      .on(t.completedAt)
+      .where(sql`${t.completedAt} is not null`),
+    uniqueIndex('queue_tasks_idempotency_idx')
+      .on(t.createdBy, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+  ],
+);
+
+/** One row per step of a task's attempt, written as the step starts and as it ends. */
+export const queueTaskSteps = pgTable(
+  'queue_task_steps',
+  {
+    taskId: bigint('task_id', { mode: 'number' })
+      .notNull()
+      .references(() => queueTasks.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    position: integer('position').notNull(),
+    name: text('name').notNull(),
+    type: text('type').notNull(),
+    status: text('status', { enum: ['running', 'completed', 'failed', 'cancelled'] }).notNull(),
+    startedAt: timestamptz('started_at').notNull().defaultNow(),
+    finishedAt: timestamptz('finished_at'),
+    exitCode: integer('exit_code'),
+    /** The last STEP_OUTPUT_LIMIT bytes of stdout and stderr, interleaved as produced. */
+    output: text('output').notNull().default(''),
+    /** Bytes the step wrote in all; more than `output` holds when it was capped. */
+    outputBytes: bigint('output_bytes', { mode: 'number' }).notNull().default(0),
+    error: text('error'),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.attempt, t.position] })],
+);
+
+/** Live queue nodes: each renews its row on a timer while it runs. */
+export const queueNodes = pgTable('queue_nodes', {
+  id: text('id').primaryKey(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  concurrency: integer('concurrency').notNull(),
+  startedAt: timestamptz('started_at').notNull().defaultNow(),
+  heartbeatAt: timestamptz('heartbeat_at').notNull().defaultNow(),
+  draining: boolean('draining').notNull().default(false),
+});
+
+/**
+ * Running totals behind `GET /api/queue/stats`, kept by statement triggers on queue_tasks (see the
+ * custom migration) so the stats cost the same with a million tasks as with ten. Spread over
+ * shards so concurrent writers do not queue on one row; a read sums the shards.
+ */
+export const queueCounters = pgTable('queue_counters', {
+  shard: smallint('shard').primaryKey(),
+  enqueued: bigint('enqueued', { mode: 'number' }).notNull().default(0),
+  pending: bigint('pending', { mode: 'number' }).notNull().default(0),
+  running: bigint('running', { mode: 'number' }).notNull().default(0),
+  completed: bigint('completed', { mode: 'number' }).notNull().default(0),
+  failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+  cancelled: bigint('cancelled', { mode: 'number' }).notNull().default(0),
+  queueTimeMsSum: doublePrecision('queue_time_ms_sum').notNull().default(0),
+  queueTimeCount: bigint('queue_time_count', { mode: 'number' }).notNull().default(0),
+  execTimeMsSum: doublePrecision('exec_time_ms_sum').notNull().default(0),
+  execTimeCount: bigint('exec_time_count', { mode: 'number' }).notNull().default(0),
+});
