@@ -1,0 +1,132 @@
+// The HTTP server: Fastify with the REST routes, tRPC at /trpc, request ids, and one JSON error
+// shape for every failure, including Fastify's own (body too large, unsupported media type).
+import { randomUUID } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { errorResponse, toTRPCError } from '../errors.js';
+import type { QueueServices } from '../services/context.js';
+import type { Authenticator } from './auth.js';
+import { restAdapter } from './restAdapter.js';
+import { appRouter, type AppRouter } from './router.js';
+import { SPEC_TYPES } from './specBody.js';
+
+export interface HttpServerOptions {
+  services: QueueServices;
+  authenticator: Authenticator;
+  logger: Logger;
+  isReady: () => boolean;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const { services, authenticator } = options;
+  const loggerInstance: FastifyBaseLogger = options.logger;
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: services.config.bodyLimit,
+    // One line per request, written by the onResponse hook below at a level that fits its status.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    // Keep a caller's request id when it is sane, so logs can be joined across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    const fields = {
+      reqId: request.id,
+      method: request.method,
+      url: request.url,
+      status,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+    };
+    if (status >= 500) request.log.error(fields, 'request failed');
+    else if (status >= 400) request.log.info(fields, 'request refused');
+    else request.log.debug(fields, 'request completed');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const trpcError = fromFastifyError(error) ?? toTRPCError(error);
+    const { status, body } = errorResponse(trpcError);
+    if (status >= 500) request.log.error({ err: error, reqId: request.id }, 'request error');
+    return reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      error: {
+        code: 'NOT_FOUND',
+        message: `No route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    }),
+  );
+
+  await app.register((scope, _opts, done) => {
+    restAdapter(scope, { services, authenticator, isReady: options.isReady });
+    done();
+  });
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext: ({ req }) => ({
+        services,
+        auth: authenticator.authenticate(req.headers.authorization),
+        source: 'trpc' as const,
+      }),
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') {
+          options.logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed');
+        }
+      },
+    },
+  } satisfies FastifyTRPCPluginOptions<AppRouter>);
+  return app;
+}
+
+/** Fastify's own errors, as TRPCErrors with a message a caller can act on. */
+function fromFastifyError(error: FastifyError): TRPCError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new TRPCError({
+        code: 'PAYLOAD_TOO_LARGE',
+        message: 'The request body is larger than the server accepts.',
+      });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new TRPCError({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: `Unsupported content type; send the spec as one of: ${SPEC_TYPES.join(', ')}.`,
+      });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new TRPCError({
+        code: 'BAD_REQUEST',
+        message: 'The request body is empty: send a Score spec.',
+      });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new TRPCError({
+        code: 'BAD_REQUEST',
+        message: 'The Content-Length header does not match the body.',
+      });
+    default:
+      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+        return new TRPCError({ code: 'BAD_REQUEST', message: error.message });
+      }
+      return undefined;
+  }
+}

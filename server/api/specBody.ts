@@ -1,0 +1,86 @@
+// Turns a request body (YAML or JSON) into a validated Score spec, or a 400 that names the
+// problem: bad syntax with its line, or each failing field with the rule it broke.
+import { parse as parseYaml } from 'yaml';
+import { describeZodError, summarizeProblems } from '../../shared/errors.js';
+import { scoreSpecSchema, type ScoreSpec } from '../../shared/spec.js';
+import { badRequest } from '../errors.js';
+
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'] as const;
+export const JSON_TYPES = ['application/json'] as const;
+export const SPEC_TYPES = [...YAML_TYPES, ...JSON_TYPES];
+
+/** Keys that could reach an object's prototype if a spec were ever merged into another object. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MAX_DEPTH = 64;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeBody(body: Buffer): string {
+  if (body.length === 0) throw badRequest('The request body is empty: send a Score spec.');
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw badRequest('The request body is not valid UTF-8 text.');
+  }
+}
+
+export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
+  if (text.includes('\u0000')) throw badRequest('The request body contains a NUL character.');
+  let value: unknown;
+  try {
+    value =
+      format === 'json'
+        ? JSON.parse(text)
+        : parseYaml(text, {
+            maxAliasCount: 100,
+            uniqueKeys: true,
+            merge: false,
+            prettyErrors: true,
+          });
+  } catch (error) {
+    const reason = error instanceof RangeError ? 'it is nested too deeply' : firstLine(error);
+    throw badRequest(
+      `The request body is not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${reason}`,
+    );
+  }
+  checkShape(value);
+  return value;
+}
+
+export function validateSpec(value: unknown): ScoreSpec {
+  const parsed = scoreSpecSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = describeZodError(parsed.error);
+  throw badRequest(`Invalid Score spec: ${summarizeProblems(problems)}`, problems);
+}
+
+function checkShape(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw badRequest(
+      'The request body must be a Score spec: a mapping with apiVersion, metadata and containers.',
+    );
+  }
+  const stack: { node: unknown; depth: number; path: string }[] = [
+    { node: value, depth: 0, path: '' },
+  ];
+  while (stack.length > 0) {
+    const { node, depth, path } = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > MAX_DEPTH)
+      throw badRequest(`The spec is nested more than ${MAX_DEPTH} levels deep.`);
+    for (const key of Object.keys(node)) {
+      const childPath = path === '' ? key : `${path}.${key}`;
+      if (FORBIDDEN_KEYS.has(key))
+        throw badRequest(`The spec may not use the key '${key}' (at ${childPath}).`);
+      stack.push({
+        node: (node as Record<string, unknown>)[key],
+        depth: depth + 1,
+        path: childPath,
+      });
+    }
+  }
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}

@@ -1,0 +1,45 @@
+// The one initTRPC of the server: context, error shape, and the procedure kinds (reads, writes).
+import { initTRPC } from '@trpc/server';
+import type { TaskSource } from '../../shared/api.js';
+import { summarizeProblems } from '../../shared/errors.js';
+import { problemsOf } from '../errors.js';
+import type { QueueServices } from '../services/context.js';
+import type { AuthResult } from './auth.js';
+import { authorizeRead, authorizeSensitiveRead, authorizeWrite } from './authorize.js';
+
+export interface Context {
+  services: QueueServices;
+  auth: AuthResult;
+  /** `api` for REST calls, `trpc` for procedure calls: recorded in each task's metadata. */
+  source: TaskSource;
+}
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const details = problemsOf(error);
+    return {
+      ...shape,
+      message: details ? `Invalid input: ${summarizeProblems(details)}` : shape.message,
+      data: { ...shape.data, ...(details ? { details } : {}) },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Reads: open unless REQUIRE_AUTH_FOR_READS; a token that is sent must be valid. */
+export const readProcedure = t.procedure.use(({ ctx, next }) => {
+  authorizeRead(ctx.auth, ctx.services.config);
+  return next();
+});
+
+/** Reads that can expose secrets (task output): always need a token. */
+export const authedReadProcedure = t.procedure.use(({ ctx, next }) =>
+  next({ ctx: { principal: authorizeSensitiveRead(ctx.auth) } }),
+);
+
+/** Anything that changes the queue: needs a token with the admin role. */
+export const writeProcedure = t.procedure.use(({ ctx, next }) =>
+  next({ ctx: { principal: authorizeWrite(ctx.auth) } }),
+);

@@ -1,0 +1,120 @@
+// Builds a queue node: database, workers, HTTP server. `createQueueServer` does nothing until
+// `start()`; tests start one on port 0 and stop it.
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAuthenticator } from './api/auth.js';
+import { createHttpServer } from './api/httpServer.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { openDatabase } from './db/openDatabase.js';
+import { GOLDEN_PATHS_DIR } from './paths.js';
+import { CHANNELS, CoalescingNotifier } from './queue/channels.js';
+import { QueueWorker } from './queue/worker.js';
+import type { QueueServices } from './services/context.js';
+import { loadGoldenPaths } from './workflow/goldenPaths.js';
+import { runWorkflow } from './workflow/runWorkflow.js';
+
+export interface QueueServerOptions {
+  config: Config;
+  logger: Logger;
+  /** Defaults to `<host>-<pid>-<random>`. */
+  nodeId?: string;
+  /** Where the golden paths are read from. @default goldenpaths/ of the project */
+  goldenPathsDir?: string;
+}
+
+export interface QueueServer {
+  readonly nodeId: string;
+  /** `http://127.0.0.1:<port>` once started. */
+  readonly url: string;
+  readonly services: QueueServices;
+  readonly worker: QueueWorker;
+  readonly http: FastifyInstance;
+  start(): Promise<void>;
+  /** Graceful: stops claiming, drains workers (up to SHUTDOWN_TIMEOUT), closes the database. */
+  stop(): Promise<void>;
+}
+
+export async function createQueueServer(options: QueueServerOptions): Promise<QueueServer> {
+  const { config, logger } = options;
+  const nodeId =
+    options.nodeId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  // Configuration problems first: they need no database to be reported.
+  const authenticator = createAuthenticator(config, logger);
+  const goldenPaths = await loadGoldenPaths(options.goldenPathsDir ?? GOLDEN_PATHS_DIR);
+  const database: Database = await openDatabase(config.database, logger);
+
+  const notifier =
+    database.kind === 'postgres'
+      ? new CoalescingNotifier(database, CHANNELS.newTask, (error) =>
+          logger.warn({ err: error }, 'could not notify other nodes of a new task'),
+        )
+      : undefined;
+  const services: QueueServices = {
+    database,
+    config,
+    logger,
+    goldenPaths,
+    nodeId,
+    announceNewTask() {
+      worker.wake();
+      notifier?.signal();
+    },
+  };
+  const worker: QueueWorker = new QueueWorker({
+    database,
+    nodeId,
+    concurrency: config.concurrency,
+    ...config.queue,
+    logger,
+    run: (task, signal) => runWorkflow(task, { db: database, steps: config.steps, logger }, signal),
+  });
+
+  let ready = false;
+  let stopping: Promise<void> | undefined;
+  const http = await createHttpServer({ services, authenticator, logger, isReady: () => ready });
+  let url = '';
+
+  return {
+    nodeId,
+    services,
+    worker,
+    http,
+    get url() {
+      return url;
+    },
+    async start() {
+      await worker.start();
+      logger.info(
+        config.concurrency > 0
+          ? `Async workflow queue initialized with ${config.concurrency} workers`
+          : 'Async workflow queue initialized with 0 workers (API-only node: it stores and serves tasks but never runs them)',
+      );
+      await http.listen({
+        port: config.port,
+        host: config.host,
+        listenTextResolver: (address) => `HTTP bound to ${address}`,
+      });
+      const { port } = http.server.address() as AddressInfo;
+      url = `http://127.0.0.1:${port}`;
+      ready = true;
+      logger.info(
+        { nodeId, host: config.host, database: database.kind },
+        `Server listening on :${port}`,
+      );
+    },
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        logger.info('Shutting down: no new tasks are claimed; running tasks may finish');
+        await Promise.all([http.close(), worker.stop(config.shutdownTimeoutMs)]);
+        await database.close();
+        logger.info('Shutdown complete');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,175 @@
+// The server's configuration: every environment variable it reads, parsed once with Zod.
+// No other module reads process.env.
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { describeZodError, summarizeProblems } from '../shared/index.js';
+
+const seconds = (fallback: number) => z.coerce.number().nonnegative().default(fallback);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const envSchema = z.object({
+  /** TCP port of the HTTP server. @default 8081 */
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
+  /** Address to bind. `localhost` binds both IPv4 and IPv6 loopback. @default localhost */
+  HOST: z.string().min(1).default('localhost'),
+  /** Workers (tasks run at once) on this node; 0 makes an API-only node. @default 5 */
+  QUEUE_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(5),
+  /** PostgreSQL connection string; without it the embedded PGlite database is used. */
+  DATABASE_URL: z.string().min(1).optional(),
+  /** Connections in the PostgreSQL pool. @default 10 */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
+  /** Where PGlite keeps its files. @default ./data */
+  DATA_DIR: z.string().min(1).default('data'),
+  /** `token:user[:role]` pairs, comma-separated; role is `admin` (default) or `read`. */
+  API_TOKENS: z.string().optional(),
+  /** A file with one `token:user[:role]` per line (`#` starts a comment). */
+  API_TOKENS_FILE: z.string().optional(),
+  /** Require a token for the read endpoints too (stats, active tasks). @default false */
+  REQUIRE_AUTH_FOR_READS: flag(false),
+  /** Largest request body in bytes. @default 1 MiB */
+  BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Default step timeout, in seconds, when a step sets no `config.timeout`. @default 900 */
+  STEP_TIMEOUT: seconds(900),
+  /** Output kept per step (the last bytes win), in bytes. @default 1 MiB */
+  STEP_OUTPUT_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Seconds between SIGTERM and SIGKILL when a step's process group is stopped. @default 5 */
+  STEP_KILL_GRACE: seconds(5),
+  /** Parent of the per-task working directories. @default <tmpdir>/innominatus-queue */
+  WORK_DIR: z.string().min(1).optional(),
+  /** PATH given to steps. @default the server's PATH */
+  STEP_PATH: z.string().min(1).optional(),
+  /** Seconds a draining node lets running tasks finish before handing them back. @default 30 */
+  SHUTDOWN_TIMEOUT: seconds(30),
+  /** Seconds a claimed task stays with its node without a heartbeat. @default 10 */
+  LEASE_DURATION: z.coerce.number().positive().default(10),
+  /** Seconds between heartbeats (node row and task leases). @default 2 */
+  HEARTBEAT_INTERVAL: z.coerce.number().positive().default(2),
+  /** Seconds between looks for tasks of dead nodes. Recovery bound ≈ lease + this. @default 2 */
+  RECOVERY_INTERVAL: z.coerce.number().positive().default(2),
+  /** Seconds between fallback polls (wake-ups are pushed; this catches lost ones). @default 2 */
+  POLL_INTERVAL: z.coerce.number().positive().default(2),
+  /** Times a task is given back after its node died before it fails. @default 3 */
+  LOST_WORKER_RETRIES: z.coerce.number().int().min(0).max(100).default(3),
+  /** Retries of a failing workflow when its spec sets no `workflow.retries`. @default 0 */
+  DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(0),
+  /** First retry delay in seconds; doubles per retry, with jitter. @default 1 */
+  RETRY_BASE_DELAY: z.coerce.number().nonnegative().default(1),
+  /** Longest retry delay in seconds. @default 300 */
+  RETRY_MAX_DELAY: z.coerce.number().nonnegative().default(300),
+  /** pino level. @default info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for people, `json` for machines; `auto` picks pretty on a terminal. @default auto */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  concurrency: number;
+  database:
+    { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
+  auth: { tokens: string | undefined; tokensFile: string | undefined; requireForReads: boolean };
+  bodyLimit: number;
+  steps: {
+    defaultTimeoutMs: number;
+    outputLimitBytes: number;
+    killGraceMs: number;
+    workDir: string;
+    path: string;
+  };
+  shutdownTimeoutMs: number;
+  queue: {
+    leaseMs: number;
+    heartbeatMs: number;
+    recoveryIntervalMs: number;
+    pollIntervalMs: number;
+    maxLost: number;
+    defaultRetries: number;
+    retry: { baseDelayMs: number; maxDelayMs: number };
+  };
+  log: { level: z.infer<typeof envSchema>['LOG_LEVEL']; format: 'pretty' | 'json' };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses the environment into a Config. Tests pass their own `env`; only index.ts passes
+ * `process.env`.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  options: { cwd?: string; isTTY?: boolean } = {},
+): Config {
+  const parsed = envSchema.safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      `Invalid configuration: ${summarizeProblems(describeZodError(parsed.error))}`,
+    );
+  }
+  const e = parsed.data;
+  const cwd = options.cwd ?? process.cwd();
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    concurrency: e.QUEUE_CONCURRENCY,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : {
+          kind: 'pglite',
+          // `memory://` keeps the database in memory (tests, throwaway demos).
+          dataDir: e.DATA_DIR.startsWith('memory://') ? e.DATA_DIR : path.resolve(cwd, e.DATA_DIR),
+        },
+    auth: {
+      tokens: e.API_TOKENS,
+      tokensFile: e.API_TOKENS_FILE,
+      requireForReads: e.REQUIRE_AUTH_FOR_READS,
+    },
+    bodyLimit: e.BODY_LIMIT,
+    steps: {
+      defaultTimeoutMs: e.STEP_TIMEOUT * 1000,
+      outputLimitBytes: e.STEP_OUTPUT_LIMIT,
+      killGraceMs: e.STEP_KILL_GRACE * 1000,
+      workDir: path.resolve(cwd, e.WORK_DIR ?? path.join(os.tmpdir(), 'innominatus-queue')),
+      path: e.STEP_PATH ?? e.PATH,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    queue: {
+      leaseMs: e.LEASE_DURATION * 1000,
+      heartbeatMs: e.HEARTBEAT_INTERVAL * 1000,
+      recoveryIntervalMs: e.RECOVERY_INTERVAL * 1000,
+      pollIntervalMs: e.POLL_INTERVAL * 1000,
+      maxLost: e.LOST_WORKER_RETRIES,
+      defaultRetries: e.DEFAULT_RETRIES,
+      retry: { baseDelayMs: e.RETRY_BASE_DELAY * 1000, maxDelayMs: e.RETRY_MAX_DELAY * 1000 },
+    },
+    log: {
+      level: e.LOG_LEVEL,
+      format: e.LOG_FORMAT === 'auto' ? (options.isTTY ? 'pretty' : 'json') : e.LOG_FORMAT,
+    },
+  };
+}
+
+/** `FOO=` in a shell means "unset" to people; treat it so. */
+function stripEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}

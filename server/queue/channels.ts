@@ -1,0 +1,48 @@
+// PostgreSQL NOTIFY channels the nodes of a cluster talk over, and a coalescing sender: under a
+// burst of enqueues at most one NOTIFY is in flight, the rest fold into the next one.
+import type { Queryable } from '../db/database.js';
+
+export const CHANNELS = {
+  /** A task became runnable: idle nodes claim. */
+  newTask: 'queue_task_new',
+  /** Payload: the task's row id. The node running it stops it. */
+  cancelTask: 'queue_task_cancel',
+} as const;
+
+export function notify(db: Queryable, channel: string, payload = ''): Promise<unknown> {
+  return db.query('SELECT pg_notify($1, $2)', [channel, payload]);
+}
+
+export class CoalescingNotifier {
+  private inFlight = false;
+  private again = false;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly channel: string,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  signal(): void {
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = true;
+    notify(this.db, this.channel).then(
+      () => this.done(),
+      (error: unknown) => {
+        this.onError(error);
+        this.done();
+      },
+    );
+  }
+
+  private done(): void {
+    this.inFlight = false;
+    if (this.again) {
+      this.again = false;
+      this.signal();
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// Stores a new task as `pending`. One statement, one round trip: the id comes from the sequence
+// inside the INSERT, and the task id is built from it.
+import type { Queryable } from '../db/database.js';
+import { unixNanos } from './taskIds.js';
+import type { NewTask } from './types.js';
+
+export interface InsertedTask {
+  taskId: string;
+  appName: string;
+  goldenPath: string;
+  /** False when an idempotency key matched a task stored earlier: that task is returned. */
+  created: boolean;
+}
+
+const INSERT = `
+WITH n AS (SELECT nextval('queue_tasks_id_seq') AS id)
+INSERT INTO queue_tasks (id, task_id, app_name, workflow_name, golden_path, spec, steps, metadata,
+                         created_by, priority, max_attempts, idempotency_key)
+SELECT n.id, 'task-' || $1::text || '-' || n.id, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb,
+       $8, $9, $10, $11
+FROM n
+ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+RETURNING task_id, app_name, golden_path`;
+
+// A key is remembered for 24 hours; after that the same key starts a new task.
+const FORGET_EXPIRED_KEY = `
+UPDATE queue_tasks SET idempotency_key = NULL
+WHERE created_by = $1 AND idempotency_key = $2 AND enqueued_at < now() - interval '24 hours'`;
+
+const FIND_BY_KEY = `
+SELECT task_id, app_name, golden_path FROM queue_tasks
+WHERE created_by = $1 AND idempotency_key = $2`;
+
+interface Row {
+  task_id: string;
+  app_name: string;
+  golden_path: string;
+}
+
+export async function insertTask(db: Queryable, task: NewTask): Promise<InsertedTask> {
+  if (task.idempotencyKey !== undefined) {
+    await db.query(FORGET_EXPIRED_KEY, [task.createdBy, task.idempotencyKey]);
+  }
+  const rows = await db.query<Row>(INSERT, [
+    unixNanos().toString(),
+    task.appName,
+    task.workflowName,
+    task.goldenPath,
+    JSON.stringify(task.spec),
+    JSON.stringify(task.steps),
+    JSON.stringify(task.metadata),
+    task.createdBy,
+    task.priority,
+    task.maxAttempts,
+    task.idempotencyKey ?? null,
+  ]);
+  const inserted = rows[0];
+  if (inserted) return toInserted(inserted, true);
+  // The key was taken: ON CONFLICT waited for the other insert to commit, so the row is there.
+  const [existing] = await db.query<Row>(FIND_BY_KEY, [task.createdBy, task.idempotencyKey]);
+  if (!existing) throw new Error('idempotency key conflict without a stored task');
+  return toInserted(existing, false);
+}
+
+function toInserted(row: Row, created: boolean): InsertedTask {
+  return { taskId: row.task_id, appName: row.app_name, goldenPath: row.golden_path, created };
+}

@@ -1,0 +1,44 @@
+// Gives back the tasks of nodes that died: a running task whose lease expired returns to
+// `pending` (or ends `failed` once it has been lost too often, `cancelled` if a cancel was asked
+// for). Any node may run this; a node never recovers its own tasks, it knows they run.
+import type { Queryable } from '../db/database.js';
+
+const RECOVER = `
+UPDATE queue_tasks t
+SET status = CASE
+      WHEN t.cancel_requested_at IS NOT NULL THEN 'cancelled'
+      WHEN t.lost_count < $2 THEN 'pending'
+      ELSE 'failed' END,
+    completed_at = CASE WHEN t.cancel_requested_at IS NULL AND t.lost_count < $2 THEN NULL
+      ELSE now() END,
+    error_message = CASE
+      WHEN t.cancel_requested_at IS NOT NULL THEN 'cancelled; its worker was lost'
+      WHEN t.lost_count < $2 THEN t.error_message
+      ELSE 'worker lost: node ' || t.locked_by || ' stopped renewing its lease (lost '
+           || (t.lost_count + 1) || ' times)' END,
+    errors = t.errors || jsonb_build_array(jsonb_build_object(
+      'attempt', t.attempts, 'error', 'worker lost: node ' || t.locked_by || ' stopped renewing its lease',
+      'at', now(), 'node', t.locked_by)),
+    lost_count = t.lost_count + 1,
+    run_at = now(),
+    locked_by = NULL,
+    lease_expires_at = NULL
+WHERE t.status = 'running' AND t.locked_by <> $1 AND (t.lease_expires_at < now() OR $3)
+RETURNING t.task_id, t.status`;
+
+export async function recoverTasks(
+  db: Queryable,
+  options: {
+    nodeId: string;
+    maxLost: number;
+    /** Take every other node's task, expired or not: right when one process owns the database. */
+    ignoreLeases?: boolean;
+  },
+): Promise<{ taskId: string; status: string }[]> {
+  const rows = await db.query<{ task_id: string; status: string }>(RECOVER, [
+    options.nodeId,
+    options.maxLost,
+    options.ignoreLeases ?? false,
+  ]);
+  return rows.map((r) => ({ taskId: r.task_id, status: r.status }));
+}

@@ -1,0 +1,50 @@
+// Glossary of the queue's terms, and the shapes the queue verbs pass around.
+//
+// task         One enqueued run of a workflow for an application; a row of queue_tasks.
+// step         One command of a workflow (type `bash` today), run in order; a failing step ends
+//              the attempt.
+// attempt      One claim of a task by a node. A failing workflow gets 1 + `workflow.retries`.
+// node         One server process. It registers in queue_nodes and runs up to
+//              QUEUE_CONCURRENCY tasks at once (its workers); 0 makes it API-only.
+// lease        A claimed task belongs to its node (`locked_by`) until `lease_expires_at`; the
+//              node renews it on every heartbeat. An expired lease means the node is gone, and
+//              any node gives the task back to the queue (recovery).
+// fencing      Every write that finishes a task names the node and attempt that claimed it, so a
+//              node that lost its lease cannot overwrite what another node now does.
+// golden path  A named, shipped workflow (goldenpaths/<name>.yaml) run for specs that carry no
+//              workflow of their own; it also names the task's workflow (`golden-path-<name>`).
+import type { WorkflowStep } from '../../shared/spec.js';
+import type { TaskMetadata } from '../../shared/api.js';
+
+export interface NewTask {
+  appName: string;
+  goldenPath: string;
+  workflowName: string;
+  spec: unknown;
+  steps: WorkflowStep[];
+  metadata: TaskMetadata;
+  createdBy: string;
+  priority: number;
+  maxAttempts: number;
+  idempotencyKey?: string | undefined;
+}
+
+/** What a node knows of a task it has claimed. */
+export interface ClaimedTask {
+  id: number;
+  taskId: string;
+  appName: string;
+  workflowName: string;
+  steps: WorkflowStep[];
+  attempt: number;
+  enqueuedAt: Date;
+  startedAt: Date;
+}
+
+/** How one attempt ended, as the worker reports it. */
+export type TaskOutcome =
+  | { kind: 'completed' }
+  | { kind: 'failed'; error: string }
+  | { kind: 'cancelled'; error: string }
+  /** Interrupted by this node's shutdown: goes back to the queue, not counted as an attempt. */
+  | { kind: 'released' };

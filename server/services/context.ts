@@ -1,0 +1,24 @@
+// What the services need, handed to them as arguments (never imported as singletons), so tests
+// can build them around any database and clock.
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import type { GoldenPaths } from '../workflow/goldenPaths.js';
+
+export type Role = 'admin' | 'read';
+
+/** Who is calling: from a bearer token. */
+export interface Principal {
+  user: string;
+  role: Role;
+}
+
+export interface QueueServices {
+  database: Database;
+  config: Config;
+  logger: Logger;
+  goldenPaths: GoldenPaths;
+  nodeId: string;
+  /** Tells the workers (this node's, and on PostgreSQL every node's) that a task is waiting. */
+  announceNewTask(): void;
+}

@@ -1,0 +1,72 @@
+// Enqueue a Score spec: pick its workflow (its own, or the golden path's), store the task, wake
+// the workers. The answer is sent only once the task is committed.
+import { TRPCError } from '@trpc/server';
+import { DEFAULT_GOLDEN_PATH, type EnqueueResponse, type TaskSource } from '../../shared/api.js';
+import { goldenPathNameSchema, type ScoreSpec } from '../../shared/spec.js';
+import { badRequest, toTRPCError } from '../errors.js';
+import { insertTask } from '../queue/insertTask.js';
+import type { Principal, QueueServices } from './context.js';
+
+export interface EnqueueRequest {
+  spec: ScoreSpec;
+  goldenPath?: string | undefined;
+  principal: Principal;
+  source: TaskSource;
+  idempotencyKey?: string | undefined;
+  priority?: number | undefined;
+}
+
+export interface EnqueueResult {
+  /** False when an idempotency key returned a task stored earlier. */
+  created: boolean;
+  response: EnqueueResponse;
+}
+
+export async function enqueueSpec(
+  services: QueueServices,
+  request: EnqueueRequest,
+): Promise<EnqueueResult> {
+  const goldenPathName = request.goldenPath ?? DEFAULT_GOLDEN_PATH;
+  if (!goldenPathNameSchema.safeParse(goldenPathName).success) {
+    throw badRequest(
+      `Invalid golden path name '${goldenPathName}': it must be a plain identifier (lower-case letters, digits, '-' and '_').`,
+      [{ path: 'golden_path', message: 'must be a plain identifier' }],
+    );
+  }
+  const goldenPath = services.goldenPaths.get(goldenPathName);
+  if (!goldenPath) {
+    throw new TRPCError({
+      code: 'NOT_FOUND',
+      message: `Unknown golden path '${goldenPathName}'; available: ${[...services.goldenPaths.keys()].join(', ')}`,
+    });
+  }
+  const workflow = request.spec.workflow ?? goldenPath.workflow;
+  const retries = workflow.retries ?? services.config.queue.defaultRetries;
+  let inserted;
+  try {
+    inserted = await insertTask(services.database, {
+      appName: request.spec.metadata.name,
+      goldenPath: goldenPath.name,
+      workflowName: `golden-path-${goldenPath.name}`,
+      spec: request.spec,
+      steps: workflow.steps,
+      metadata: { source: request.source, user: request.principal.user },
+      createdBy: request.principal.user,
+      priority: request.priority ?? 0,
+      maxAttempts: 1 + retries,
+      idempotencyKey: request.idempotencyKey,
+    });
+  } catch (error) {
+    throw toTRPCError(error);
+  }
+  if (inserted.created) services.announceNewTask();
+  return {
+    created: inserted.created,
+    response: {
+      message: `Golden path '${inserted.goldenPath}' enqueued successfully`,
+      application: inserted.appName,
+      task_id: inserted.taskId,
+      status: 'enqueued',
+    },
+  };
+}

@@ -1,0 +1,134 @@
+// Runs one bash step: `bash --noprofile --norc -eo pipefail -c <command>` (the convention of
+// GitHub Actions: stop at the first failing command) in its own process group, with only the
+// environment the queue gives it. A timeout or a cancel stops the whole group: SIGTERM, then
+// SIGKILL after a grace period. Whatever the step left running in its group is killed when it
+// ends, so no orphan outlives its step.
+import { spawn } from 'node:child_process';
+import { OutputTail } from './outputTail.js';
+
+export interface BashStepOptions {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  killGraceMs: number;
+  outputLimitBytes: number;
+  signal: AbortSignal;
+  /** Run as this uid/gid (when the server runs as root and STEP_USER is set). */
+  uid?: number | undefined;
+  gid?: number | undefined;
+  onOutput?: ((chunk: Buffer) => void) | undefined;
+  onSpawn?: ((pid: number) => void) | undefined;
+}
+
+export interface BashStepResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  aborted: boolean;
+  output: string;
+  outputBytes: number;
+  stderrLastLine: string;
+  /** Set when bash could not even start. */
+  spawnError?: string;
+}
+
+/** How long to wait for the pipes to drain after the step's process exits. */
+const DRAIN_MS = 1_000;
+
+export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
+  const output = new OutputTail(options.outputLimitBytes);
+  const stderrTail = new OutputTail(8 * 1024);
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let aborted = false;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const child = spawn(
+      'bash',
+      ['--noprofile', '--norc', '-eo', 'pipefail', '-c', options.command],
+      {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true, // a process group of its own, so the group can be killed as one
+        stdio: ['ignore', 'pipe', 'pipe'],
+        uid: options.uid,
+        gid: options.gid,
+      },
+    );
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+
+    const onData = (chunk: Buffer, isStderr: boolean) => {
+      output.push(chunk);
+      if (isStderr) stderrTail.push(chunk);
+      options.onOutput?.(chunk);
+    };
+    child.stdout.on('data', (chunk: Buffer) => onData(chunk, false));
+    child.stderr.on('data', (chunk: Buffer) => onData(chunk, true));
+
+    const killGroup = (signal: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // ESRCH: the group is already gone.
+      }
+    };
+    const stop = () => {
+      killGroup('SIGTERM');
+      killTimer ??= setTimeout(() => killGroup('SIGKILL'), options.killGraceMs);
+    };
+
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener('abort', onAbort, { once: true });
+
+    const finish = (
+      exitCode: number | null,
+      signal: NodeJS.Signals | null,
+      spawnError?: string,
+    ) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeout);
+      if (killTimer) clearTimeout(killTimer);
+      options.signal.removeEventListener('abort', onAbort);
+      resolve({
+        exitCode,
+        signal,
+        timedOut,
+        aborted,
+        output: output.text(),
+        outputBytes: output.total,
+        stderrLastLine: stderrTail.lastLine(),
+        ...(spawnError ? { spawnError } : {}),
+      });
+    };
+
+    child.on('error', (error) => finish(null, null, error.message));
+    child.on('exit', (exitCode, signal) => {
+      // Anything the step started in the background dies with it.
+      killGroup('SIGKILL');
+      const closed = (stream: NodeJS.ReadableStream & { closed: boolean }) =>
+        stream.closed ? Promise.resolve() : new Promise((r) => stream.once('close', r));
+      // A grandchild that left the group may still hold the pipes open: stop waiting for it.
+      const drainTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(exitCode, signal);
+      }, DRAIN_MS);
+      void Promise.all([closed(child.stdout), closed(child.stderr)]).then(() => {
+        clearTimeout(drainTimer);
+        finish(exitCode, signal);
+      });
+    });
+  });
+}

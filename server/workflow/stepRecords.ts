@@ -1,0 +1,50 @@
+// queue_task_steps rows: one per step of an attempt, written when the step starts and when it
+// ends, so a task's progress can be read while it runs.
+import type { Queryable } from '../db/database.js';
+
+export interface StepStart {
+  taskRowId: number;
+  attempt: number;
+  position: number;
+  name: string;
+  type: string;
+}
+
+export type StepStatus = 'completed' | 'failed' | 'cancelled';
+
+export async function recordStepStart(db: Queryable, step: StepStart): Promise<void> {
+  await db.query(
+    `INSERT INTO queue_task_steps (task_id, attempt, position, name, type, status)
+     VALUES ($1, $2, $3, $4, $5, 'running')
+     ON CONFLICT (task_id, attempt, position) DO UPDATE SET status = 'running', started_at = now()`,
+    [step.taskRowId, step.attempt, step.position, step.name, step.type],
+  );
+}
+
+export async function recordStepEnd(
+  db: Queryable,
+  step: Pick<StepStart, 'taskRowId' | 'attempt' | 'position'>,
+  end: {
+    status: StepStatus;
+    exitCode: number | null;
+    output: string;
+    outputBytes: number;
+    error: string | null;
+  },
+): Promise<void> {
+  await db.query(
+    `UPDATE queue_task_steps
+     SET status = $4, finished_at = now(), exit_code = $5, output = $6, output_bytes = $7, error = $8
+     WHERE task_id = $1 AND attempt = $2 AND position = $3`,
+    [
+      step.taskRowId,
+      step.attempt,
+      step.position,
+      end.status,
+      end.exitCode,
+      end.output,
+      end.outputBytes,
+      end.error,
+    ],
+  );
+}
