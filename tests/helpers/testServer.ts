@@ -1,0 +1,134 @@
+// Starts a real queue node on port 0 against the test file's database, with logs captured.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createQueueServer, type QueueServer } from '../../server/app.js';
+import { loadConfig, type Config } from '../../server/config.js';
+import { createQueueClient, type QueueClient } from '../../client/index.js';
+import type { TestDatabase } from './testDatabase.js';
+
+export const liveServers = new Set<QueueServer>();
+
+export interface TestServer {
+  server: QueueServer;
+  config: Config;
+  url: string;
+  client: QueueClient;
+  /** Every log line so far, parsed. */
+  logs: () => Record<string, unknown>[];
+  rawLogs: () => string;
+  stop: () => Promise<void>;
+}
+
+export const TOKEN = 'test-token';
+
+export async function startTestServer(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    STEP_KILL_GRACE: '1',
+    SHUTDOWN_TIMEOUT: '10',
+    LOG_LEVEL: 'debug',
+    PATH: process.env.PATH,
+    ...database.env,
+    ...env,
+  });
+  let captured = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      captured += chunk.toString();
+      done();
+    },
+  });
+  const logger = pino({ level: config.log.level }, sink);
+  const server = await createQueueServer({ config, logger });
+  await server.start();
+  liveServers.add(server);
+  return {
+    server,
+    config,
+    url: server.url,
+    client: createQueueClient({ url: server.url, token: TOKEN }),
+    rawLogs: () => captured,
+    logs: () =>
+      captured
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    stop: async () => {
+      await server.stop();
+      liveServers.delete(server);
+    },
+  };
+}
+
+export const DEMO_SPEC_YAML = `apiVersion: score.dev/v1b1
+metadata:
+  name: demo-app
+
+containers:
+  web:
+    image: nginx:latest
+
+workflow:
+  steps:
+    - name: simulate-work
+      type: bash
+      config:
+        command: |
+          echo "Simulating workflow..."
+          sleep 5
+          echo "Complete!"
+`;
+
+/** A spec whose workflow runs the given bash commands, one step each. */
+export function specYaml(name: string, commands: string[], extra = ''): string {
+  const steps = commands
+    .map(
+      (command, i) =>
+        `    - name: step-${i + 1}\n      type: bash\n      config:\n        command: ${JSON.stringify(command)}\n${extra}`,
+    )
+    .join('');
+  return `apiVersion: score.dev/v1b1\nmetadata:\n  name: ${name}\ncontainers:\n  web:\n    image: nginx:latest\nworkflow:\n  steps:\n${steps}`;
+}
+
+export async function postSpec(
+  url: string,
+  body: string,
+  options: {
+    token?: string | null;
+    contentType?: string;
+    query?: string;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const headers: Record<string, string> = {
+    'content-type': options.contentType ?? 'application/yaml',
+    ...options.headers,
+  };
+  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
+  const response = await fetch(`${url}/api/specs${options.query ?? ''}`, {
+    method: 'POST',
+    headers,
+    body,
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown>,
+    headers: response.headers,
+  };
+}
+
+export async function getJson(
+  url: string,
+  path: string,
+  token?: string,
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(
+    `${url}${path}`,
+    token ? { headers: { authorization: `Bearer ${token}` } } : {},
+  );
+  return { status: response.status, body: await response.json() };
+}
