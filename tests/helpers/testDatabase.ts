@@ -7,7 +7,9 @@ import path from 'node:path';
 import pg from 'pg';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
-export const onPostgres = TEST_DATABASE_URL !== undefined;
+/** vitest.config.ts runs the integration files once per backend (TEST_BACKEND). */
+export const onPostgres =
+  TEST_DATABASE_URL !== undefined && (process.env.TEST_BACKEND ?? 'postgres') === 'postgres';
 export const POSTGRES_ONLY_MESSAGE =
   'needs PostgreSQL: run with TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm test';
 
@@ -23,7 +25,7 @@ export interface TestDatabase {
 export async function createTestDatabase(
   options: { persistent?: boolean } = {},
 ): Promise<TestDatabase> {
-  if (!TEST_DATABASE_URL) {
+  if (!TEST_DATABASE_URL || !onPostgres) {
     if (!options.persistent) {
       return { env: { DATA_DIR: 'memory://' }, url: undefined, drop: () => Promise.resolve() };
     }

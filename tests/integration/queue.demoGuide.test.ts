@@ -15,7 +15,7 @@ let node: TestServer;
 
 beforeAll(async () => {
   database = await createTestDatabase({ persistent: true });
-  node = await startTestServer(database);
+  node = await startTestServer(database, { SHUTDOWN_TIMEOUT: '3' });
 });
 afterAll(async () => {
   await node?.stop();
@@ -181,7 +181,7 @@ describe('the demo guide', () => {
     const { body } = await postSpec(node.url, specYaml('short-app', ['sleep 0.5']));
     await waitForStatus(body.task_id as string, ['running', 'completed']);
     const stopped = Date.now();
-    // The 30 s task from the previous test outlives SHUTDOWN_TIMEOUT (10 s) and is handed back.
+    // The 30 s task from the previous test outlives SHUTDOWN_TIMEOUT (3 s) and is handed back.
     await node.stop();
     expect(Date.now() - stopped).toBeLessThan(20_000);
     const restarted = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
