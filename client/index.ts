@@ -1,45 +1,152 @@
-// The typed SDK: `createQueueClient({ url, token })` talks tRPC to a queue server. It imports
-// only types from the server, so it bundles nothing of it.
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+// The typed SDK: `createQueueClient({ url, token })` talks tRPC to a queue server, with a method
+// for every procedure and subscription. It imports only types from the server.
+import {
+  createTRPCClient,
+  httpLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClientError,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
 import type { AppRouter } from '../server/api/router.js';
 import type { ActiveTasks, EnqueueResponse, EnqueueSpecInput, QueueStats } from '../shared/api.js';
+import type { TaskEvent } from '../shared/events.js';
+import type { TaskAction, TaskDetail, TaskList, TaskListInput, TaskLogs } from '../shared/tasks.js';
+import { QueueClientError, toQueueClientError } from './errors.js';
+
+export { QueueClientError, type QueueErrorCode } from './errors.js';
+export type { AppRouter };
+export type * from '../shared/api.js';
+export type * from '../shared/events.js';
+export type * from '../shared/tasks.js';
+export type { ScoreSpec, Workflow, WorkflowStep } from '../shared/spec.js';
+export type { TaskStatus } from '../shared/taskStatus.js';
 
 export interface QueueClientOptions {
   /** Base URL of the server, e.g. `http://localhost:8081`. */
   url: string;
-  /** Bearer token; needed to enqueue. */
+  /** Bearer token: needed to enqueue, cancel and retry, and to read task details and logs. */
   token?: string | undefined;
   /** Give up on a call after this many milliseconds. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Times a call is tried again after a network failure, where that is safe: reads, and an
+   * enqueue that carries an idempotency key. @default 2
+   */
+  retries?: number;
   /** A custom fetch (tests, proxies). @default globalThis.fetch */
   fetch?: typeof globalThis.fetch;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface SubscriptionHandlers<T> {
+  onData: (value: T) => void;
+  onError?: (error: QueueClientError) => void;
+  /** The stream ended on the server's side (a task's stream ends when the task does). */
+  onComplete?: () => void;
 }
 
 export interface QueueClient {
   enqueueSpec(input: EnqueueSpecInput): Promise<EnqueueResponse>;
   queueStats(): Promise<QueueStats>;
   activeTasks(): Promise<ActiveTasks>;
+  tasks(input?: TaskListInput): Promise<TaskList>;
+  task(taskId: string): Promise<TaskDetail>;
+  taskLogs(taskId: string, offset?: number): Promise<TaskLogs>;
+  cancelTask(taskId: string): Promise<TaskAction>;
+  retryTask(taskId: string): Promise<TaskAction>;
+  /** The stats now and whenever they change. */
+  onStats(handlers: SubscriptionHandlers<QueueStats>): Subscription;
+  /** A task's status changes, step starts and ends, and output, until the task ends. */
+  onTask(taskId: string, handlers: SubscriptionHandlers<TaskEvent>): Subscription;
 }
 
-export { TRPCClientError };
-export type { AppRouter };
+const RETRY_DELAYS_MS = [200, 1_000, 3_000];
 
 export function createQueueClient(options: QueueClientOptions): QueueClient {
+  const url = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const retries = options.retries ?? 2;
   const baseFetch = options.fetch ?? globalThis.fetch;
+  const authorization = (): Record<string, string> =>
+    options.token ? { authorization: `Bearer ${options.token}` } : {};
+
   const trpc = createTRPCClient<AppRouter>({
     links: [
-      httpLink({
-        url: `${options.url.replace(/\/+$/, '')}/trpc`,
-        headers: () => (options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        fetch: (input: string | URL | Request, init?: RequestInit) =>
-          baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: `${url}/trpc`,
+          // Node 20 has no EventSource; this one also lets the token travel in a header.
+          EventSource,
+          eventSourceOptions: () => ({
+            fetch: (input, init) =>
+              baseFetch(input, { ...init, headers: { ...init?.headers, ...authorization() } }),
+          }),
+        }),
+        false: httpLink({
+          url: `${url}/trpc`,
+          headers: authorization,
+          fetch: (input: string | URL | Request, init?: RequestInit) =>
+            baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
+        }),
       }),
     ],
   });
+
+  /** Runs a call; tries again after network failures when `safe`. */
+  async function call<T>(fn: () => Promise<T>, safe: boolean): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        const failure = toQueueClientError(error, url);
+        if (!safe || !failure.isNetworkError || attempt >= retries) throw failure;
+        await new Promise((r) =>
+          setTimeout(r, RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]),
+        );
+      }
+    }
+  }
+
+  function subscription<T>(
+    start: (callbacks: {
+      onData: (value: T) => void;
+      onError: (error: TRPCClientError<AppRouter>) => void;
+      onComplete: () => void;
+    }) => { unsubscribe(): void },
+    handlers: SubscriptionHandlers<T>,
+  ): Subscription {
+    return start({
+      onData: handlers.onData,
+      onError: (error) => handlers.onError?.(toQueueClientError(error, url)),
+      onComplete: () => handlers.onComplete?.(),
+    });
+  }
+
   return {
-    enqueueSpec: (input) => trpc.enqueueSpec.mutate(input),
-    queueStats: () => trpc.queueStats.query(),
-    activeTasks: () => trpc.activeTasks.query(),
+    enqueueSpec: (input) =>
+      call(() => trpc.enqueueSpec.mutate(input), input.idempotencyKey !== undefined),
+    queueStats: () => call(() => trpc.queueStats.query(), true),
+    activeTasks: () => call(() => trpc.activeTasks.query(), true),
+    tasks: (input = {}) => call(() => trpc.tasks.query(input), true),
+    task: (taskId) => call(() => trpc.task.query({ taskId }), true),
+    taskLogs: (taskId, offset) =>
+      call(() => trpc.taskLogs.query(offset === undefined ? { taskId } : { taskId, offset }), true),
+    cancelTask: (taskId) => call(() => trpc.cancelTask.mutate({ taskId }), false),
+    retryTask: (taskId) => call(() => trpc.retryTask.mutate({ taskId }), false),
+    onStats: (handlers) =>
+      subscription<QueueStats>(
+        (callbacks) => trpc.onStats.subscribe(undefined, callbacks),
+        handlers,
+      ),
+    onTask: (taskId, handlers) =>
+      subscription<TaskEvent>(
+        (callbacks) => trpc.onTask.subscribe({ taskId }, callbacks),
+        handlers,
+      ),
   };
 }

@@ -1,19 +1,24 @@
-// Builds a queue node: database, workers, HTTP server. `createQueueServer` does nothing until
-// `start()`; tests start one on port 0 and stop it.
+// Builds a queue node: database, workers, live events, HTTP server. `createQueueServer` does
+// nothing until `start()`; tests start one on port 0 and stop it.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { TaskStatus } from '../shared/taskStatus.js';
 import { createAuthenticator } from './api/auth.js';
 import { createHttpServer } from './api/httpServer.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/openDatabase.js';
+import { EventHub } from './events/eventHub.js';
+import { StatsFeed } from './events/statsFeed.js';
 import { GOLDEN_PATHS_DIR } from './paths.js';
 import { CHANNELS, CoalescingNotifier } from './queue/channels.js';
+import type { ClaimedTask } from './queue/types.js';
 import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
+import { getQueueStats } from './services/queueReads.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
 
@@ -47,31 +52,72 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   const goldenPaths = await loadGoldenPaths(options.goldenPathsDir ?? GOLDEN_PATHS_DIR);
   const database: Database = await openDatabase(config.database, logger);
 
+  const events = new EventHub(database, nodeId, logger);
   const notifier =
     database.kind === 'postgres'
       ? new CoalescingNotifier(database, CHANNELS.newTask, (error) =>
           logger.warn({ err: error }, 'could not notify other nodes of a new task'),
         )
       : undefined;
-  const services: QueueServices = {
-    database,
-    config,
-    logger,
-    goldenPaths,
-    nodeId,
-    announceNewTask() {
-      worker.wake();
-      notifier?.signal();
-    },
-  };
+  const publishStatus = (task: ClaimedTask, status: TaskStatus, error: string | null) =>
+    events.publish({
+      type: 'task.status',
+      task_id: task.taskId,
+      app_name: task.appName,
+      status,
+      attempt: task.attempt,
+      error_message: error,
+      at: new Date().toISOString(),
+    });
+
   const worker: QueueWorker = new QueueWorker({
     database,
     nodeId,
     concurrency: config.concurrency,
     ...config.queue,
     logger,
-    run: (task, signal) => runWorkflow(task, { db: database, steps: config.steps, logger }, signal),
+    run: (task, signal) =>
+      runWorkflow(
+        task,
+        { db: database, steps: config.steps, logger, publish: (event) => events.publish(event) },
+        signal,
+      ),
+    onTaskStarted: (task) => publishStatus(task, 'running', null),
+    onTaskFinished: (task, outcome, status) =>
+      publishStatus(task, status, 'error' in outcome ? outcome.error : null),
+    onTaskRecovered: (task) =>
+      events.publish({
+        type: 'task.status',
+        task_id: task.taskId,
+        app_name: task.appName,
+        status: task.status,
+        attempt: task.attempt,
+        error_message: task.errorMessage,
+        at: new Date().toISOString(),
+      }),
   });
+
+  // Aborted when the node stops: live streams end so the HTTP server can close.
+  const shutdown = new AbortController();
+  const services: QueueServices = {
+    database,
+    config,
+    logger,
+    goldenPaths,
+    nodeId,
+    events,
+    statsFeed: new StatsFeed(
+      () => getQueueStats({ database, config }),
+      events,
+      (error) => logger.warn({ err: error }, 'could not refresh live stats'),
+    ),
+    shutdown: shutdown.signal,
+    announceNewTask() {
+      worker.wake();
+      notifier?.signal();
+    },
+    stopLocalTask: (taskRowId) => worker.cancelLocal(taskRowId, 'cancel'),
+  };
 
   let ready = false;
   let stopping: Promise<void> | undefined;
@@ -87,6 +133,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       return url;
     },
     async start() {
+      await events.start();
       await worker.start();
       logger.info(
         config.concurrency > 0
@@ -109,8 +156,10 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     stop() {
       stopping ??= (async () => {
         ready = false;
+        shutdown.abort();
         logger.info('Shutting down: no new tasks are claimed; running tasks may finish');
         await Promise.all([http.close(), worker.stop(config.shutdownTimeoutMs)]);
+        await events.stop();
         await database.close();
         logger.info('Shutdown complete');
       })();

@@ -1,13 +1,20 @@
-// The REST routes of the demo guide (/api/...), over the same services as the tRPC procedures.
-// Bodies are read as bytes and parsed here, so every failure gets the same JSON error.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// The REST routes of the demo guide (/api/...) and the task routes beside them, over the same
+// services as the tRPC procedures. Bodies are read as bytes and parsed here, so every failure
+// gets the same JSON error.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { idempotencyKeySchema, prioritySchema } from '../../shared/api.js';
+import { describeZodError, summarizeProblems } from '../../shared/errors.js';
+import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { streamAllTaskEvents, streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueReads.js';
+import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import type { Authenticator } from './auth.js';
-import { authorizeRead, authorizeWrite } from './authorize.js';
+import { authorizeRead, authorizeSensitiveRead, authorizeWrite } from './authorize.js';
+import { sendEventStream } from './sseStream.js';
 import { decodeBody, JSON_TYPES, parseSpecText, SPEC_TYPES, validateSpec } from './specBody.js';
 
 export interface RestAdapterOptions {
@@ -17,10 +24,14 @@ export interface RestAdapterOptions {
   isReady: () => boolean;
 }
 
+type Query = Record<string, string | string[] | undefined>;
+
 export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): void {
   const { services, authenticator } = options;
   const auth = (request: FastifyRequest) =>
     authenticator.authenticate(request.headers.authorization);
+  const taskId = (request: FastifyRequest) =>
+    parse(taskIdSchema, (request.params as { id: string }).id, 'task id');
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(SPEC_TYPES, { parseAs: 'buffer' }, (_request, body, done) => {
@@ -38,21 +49,23 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     return reply.status(ready ? 200 : 503).send({ ready, database: health.database });
   });
 
-  app.post('/api/specs', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.post('/api/specs', async (request, reply) => {
     const principal = authorizeWrite(auth(request));
-    const query = request.query as Record<string, string | string[] | undefined>;
+    const query = request.query as Query;
     const contentType = request.headers['content-type']?.toLowerCase() ?? '';
     const format = JSON_TYPES.some((t) => contentType.startsWith(t)) ? 'json' : 'yaml';
     const spec = validateSpec(parseSpecText(decodeBody(request.body as Buffer), format));
+    const priority = single(query.priority, 'priority');
+    const idempotencyKey = single(request.headers['idempotency-key'], 'Idempotency-Key');
     const result = await enqueueSpec(services, {
       spec,
       goldenPath: single(query.golden_path, 'golden_path'),
-      idempotencyKey: parseOptional(request.headers['idempotency-key'], 'Idempotency-Key', (v) =>
-        idempotencyKeySchema.safeParse(v),
-      ),
-      priority: parseOptional(query.priority, 'priority', (v) =>
-        prioritySchema.safeParse(Number(v)),
-      ),
+      idempotencyKey:
+        idempotencyKey === undefined
+          ? undefined
+          : parse(idempotencyKeySchema, idempotencyKey, 'Idempotency-Key'),
+      priority:
+        priority === undefined ? undefined : parse(prioritySchema, Number(priority), 'priority'),
       principal,
       source: 'api',
     });
@@ -68,24 +81,85 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     authorizeRead(auth(request), services.config);
     return getActiveTasks(services);
   });
+
+  app.get('/api/queue/tasks', async (request) => {
+    authorizeRead(auth(request), services.config);
+    const query = request.query as Query;
+    const limit = single(query.limit, 'limit');
+    const input = parse(
+      taskListInputSchema,
+      {
+        status: single(query.status, 'status'),
+        app: single(query.app, 'app'),
+        limit: limit === undefined ? undefined : Number(limit),
+        cursor: single(query.cursor, 'cursor'),
+      },
+      'query',
+    );
+    return listTasks(services, input);
+  });
+
+  // Task details and logs can hold secrets a step printed: a token is always needed.
+  app.get('/api/queue/tasks/:id', async (request) => {
+    authorizeSensitiveRead(auth(request));
+    return getTask(services, taskId(request));
+  });
+
+  app.get('/api/queue/tasks/:id/logs', async (request) => {
+    authorizeSensitiveRead(auth(request));
+    const offset = single((request.query as Query).offset, 'offset');
+    return getTaskLogs(
+      services,
+      taskId(request),
+      offset === undefined ? 0 : parse(taskListOffset, Number(offset), 'offset'),
+    );
+  });
+
+  app.post('/api/queue/tasks/:id/cancel', async (request) =>
+    cancelTask(services, taskId(request), authorizeWrite(auth(request))),
+  );
+
+  app.post('/api/queue/tasks/:id/retry', async (request) =>
+    retryTask(services, taskId(request), authorizeWrite(auth(request))),
+  );
+
+  // `event: stats` and `event: task` (status changes, step starts and ends) for the whole queue;
+  // with ?task_id= only that task's events, with its output, until it ends.
+  app.get('/api/queue/events', async (request, reply) => {
+    const onlyTask = single((request.query as Query).task_id, 'task_id');
+    if (onlyTask !== undefined) {
+      authorizeSensitiveRead(auth(request));
+      const id = parse(taskIdSchema, onlyTask, 'task_id');
+      await getTask(services, id); // 404 before the stream opens
+      return sendEventStream(request, reply, [
+        { event: 'task', open: (signal) => streamTaskEvents(services, id, signal) },
+      ]);
+    }
+    const result = auth(request);
+    authorizeRead(result, services.config);
+    return sendEventStream(request, reply, [
+      { event: 'stats', open: (signal) => streamStats(services, signal) },
+      {
+        event: 'task',
+        open: (signal) => streamAllTaskEvents(services, { withOutput: false }, signal),
+      },
+    ]);
+  });
 }
+
+const taskListOffset = z.int('must be a whole number').min(0, 'must not be negative');
 
 function single(value: string | string[] | undefined, name: string): string | undefined {
   if (Array.isArray(value)) throw badRequest(`Give ${name} once, not ${value.length} times.`);
   return value;
 }
 
-function parseOptional<T>(
-  raw: string | string[] | undefined,
-  name: string,
-  parse: (
-    value: string,
-  ) => { success: true; data: T } | { success: false; error: { issues: { message: string }[] } },
-): T | undefined {
-  const value = single(raw, name);
-  if (value === undefined) return undefined;
-  const parsed = parse(value);
+function parse<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
+  const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const message = parsed.error.issues[0]?.message ?? 'is invalid';
-  throw badRequest(`Invalid ${name}: ${message}.`, [{ path: name, message }]);
+  const problems = describeZodError(parsed.error).map((p) => ({
+    path: p.path === '(root)' ? name : p.path,
+    message: p.message,
+  }));
+  throw badRequest(`Invalid ${name}: ${summarizeProblems(problems)}`, problems);
 }

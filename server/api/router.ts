@@ -1,14 +1,28 @@
 // The tRPC router. Procedures are thin: the input is parsed by the shared schemas, the service
 // does the work, the output is checked against the shared schemas.
+import { z } from 'zod';
 import {
   activeTasksSchema,
   enqueueResponseSchema,
   enqueueSpecInputSchema,
   queueStatsSchema,
 } from '../../shared/api.js';
+import {
+  taskActionSchema,
+  taskDetailSchema,
+  taskIdSchema,
+  taskListInputSchema,
+  taskListSchema,
+  taskLogsInputSchema,
+  taskLogsSchema,
+} from '../../shared/tasks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
-import { readProcedure, router, writeProcedure } from './trpc.js';
+import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
+import { authedReadProcedure, readProcedure, router, writeProcedure } from './trpc.js';
+
+const taskInput = z.strictObject({ taskId: taskIdSchema });
 
 export const appRouter = router({
   enqueueSpec: writeProcedure
@@ -31,6 +45,32 @@ export const appRouter = router({
   activeTasks: readProcedure
     .output(activeTasksSchema)
     .query(({ ctx }) => getActiveTasks(ctx.services)),
+  tasks: readProcedure
+    .input(taskListInputSchema)
+    .output(taskListSchema)
+    .query(({ ctx, input }) => listTasks(ctx.services, input)),
+  task: authedReadProcedure
+    .input(taskInput)
+    .output(taskDetailSchema)
+    .query(({ ctx, input }) => getTask(ctx.services, input.taskId)),
+  taskLogs: authedReadProcedure
+    .input(taskLogsInputSchema)
+    .output(taskLogsSchema)
+    .query(({ ctx, input }) => getTaskLogs(ctx.services, input.taskId, input.offset)),
+  cancelTask: writeProcedure
+    .input(taskInput)
+    .output(taskActionSchema)
+    .mutation(({ ctx, input }) => cancelTask(ctx.services, input.taskId, ctx.principal)),
+  retryTask: writeProcedure
+    .input(taskInput)
+    .output(taskActionSchema)
+    .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal)),
+  /** The stats whenever they change (at most a few times a second), starting with the current. */
+  onStats: readProcedure.subscription(({ ctx, signal }) => streamStats(ctx.services, signal)),
+  /** A task's status changes, step starts and ends, and output as it is produced. */
+  onTask: authedReadProcedure
+    .input(taskInput)
+    .subscription(({ ctx, input, signal }) => streamTaskEvents(ctx.services, input.taskId, signal)),
 });
 
 export type AppRouter = typeof appRouter;

@@ -15,6 +15,11 @@ export interface Context {
 }
 
 const t = initTRPC.context<Context>().create({
+  // Subscriptions run over server-sent events; pings keep proxies from closing quiet streams.
+  sse: {
+    ping: { enabled: true, intervalMs: 10_000 },
+    client: { reconnectAfterInactivityMs: 25_000 },
+  },
   errorFormatter({ shape, error }) {
     const details = problemsOf(error);
     return {

@@ -6,6 +6,7 @@ import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { finishTasks, releaseTasks, type RetryPolicy } from './finishTasks.js';
 import type { TaskOutcome } from './types.js';
+import type { TaskStatus } from '../../shared/taskStatus.js';
 
 export interface AttemptResult {
   id: number;
@@ -15,7 +16,7 @@ export interface AttemptResult {
 }
 
 /** What became of a result: the task's new status, or `fenced` if this node no longer held it. */
-export type WriteResult = { status: string } | { fenced: true };
+export type WriteResult = { status: TaskStatus } | { fenced: true };
 
 interface Waiting {
   result: AttemptResult;
@@ -86,7 +87,7 @@ export class FinishBatcher {
     }
   }
 
-  private async write(results: AttemptResult[]): Promise<Map<number, string>> {
+  private async write(results: AttemptResult[]): Promise<Map<number, TaskStatus>> {
     const released = results.filter((r) => r.outcome.kind === 'released').map((r) => r.id);
     const finished = results.flatMap((r) =>
       r.outcome.kind === 'released' ? [] : [{ id: r.id, attempt: r.attempt, outcome: r.outcome }],

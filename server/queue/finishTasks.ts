@@ -2,6 +2,7 @@
 // node still holds that very attempt, so a node that lost its lease cannot overwrite the work of
 // the node that took the task over. A failed attempt with attempts left goes back to `pending`
 // after an exponential backoff with jitter; its error is kept in `errors` either way.
+import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { Queryable } from '../db/database.js';
 import type { TaskOutcome } from './types.js';
 
@@ -45,9 +46,9 @@ export async function finishTasks(
   nodeId: string,
   attempts: readonly FinishedAttempt[],
   retry: RetryPolicy,
-): Promise<Map<number, string>> {
+): Promise<Map<number, TaskStatus>> {
   if (attempts.length === 0) return new Map();
-  const rows = await db.query<{ id: number; status: string }>(FINISH, [
+  const rows = await db.query<{ id: number; status: TaskStatus }>(FINISH, [
     nodeId,
     attempts.map((a) => a.id),
     attempts.map((a) => a.attempt),

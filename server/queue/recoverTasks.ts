@@ -1,7 +1,17 @@
 // Gives back the tasks of nodes that died: a running task whose lease expired returns to
 // `pending` (or ends `failed` once it has been lost too often, `cancelled` if a cancel was asked
 // for). Any node may run this; a node never recovers its own tasks, it knows they run.
+import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { Queryable } from '../db/database.js';
+
+export interface RecoveredTask {
+  taskId: string;
+  appName: string;
+  /** `pending` again, or `failed` / `cancelled` for good. */
+  status: TaskStatus;
+  attempt: number;
+  errorMessage: string | null;
+}
 
 const RECOVER = `
 UPDATE queue_tasks t
@@ -24,7 +34,7 @@ SET status = CASE
     locked_by = NULL,
     lease_expires_at = NULL
 WHERE t.status = 'running' AND t.locked_by <> $1 AND (t.lease_expires_at < now() OR $3)
-RETURNING t.task_id, t.status`;
+RETURNING t.task_id, t.app_name, t.status, t.attempts, t.error_message`;
 
 export async function recoverTasks(
   db: Queryable,
@@ -34,11 +44,19 @@ export async function recoverTasks(
     /** Take every other node's task, expired or not: right when one process owns the database. */
     ignoreLeases?: boolean;
   },
-): Promise<{ taskId: string; status: string }[]> {
-  const rows = await db.query<{ task_id: string; status: string }>(RECOVER, [
-    options.nodeId,
-    options.maxLost,
-    options.ignoreLeases ?? false,
-  ]);
-  return rows.map((r) => ({ taskId: r.task_id, status: r.status }));
+): Promise<RecoveredTask[]> {
+  const rows = await db.query<{
+    task_id: string;
+    app_name: string;
+    status: TaskStatus;
+    attempts: number;
+    error_message: string | null;
+  }>(RECOVER, [options.nodeId, options.maxLost, options.ignoreLeases ?? false]);
+  return rows.map((r) => ({
+    taskId: r.task_id,
+    appName: r.app_name,
+    status: r.status,
+    attempt: r.attempts,
+    errorMessage: r.error_message,
+  }));
 }

@@ -10,7 +10,8 @@ import { claimTasks } from './claimTasks.js';
 import { FinishBatcher, type AttemptResult } from './finishBatcher.js';
 import type { RetryPolicy } from './finishTasks.js';
 import { heartbeat, markNodeDraining, pruneDeadNodes, registerNode, removeNode } from './nodes.js';
-import { recoverTasks } from './recoverTasks.js';
+import { recoverTasks, type RecoveredTask } from './recoverTasks.js';
+import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { ClaimedTask, TaskOutcome } from './types.js';
 
 export interface WorkerOptions {
@@ -32,7 +33,9 @@ export interface WorkerOptions {
   run: (task: ClaimedTask, signal: AbortSignal) => Promise<TaskOutcome>;
   /** Told of every task this node starts and of every result it stores. */
   onTaskStarted?: (task: ClaimedTask) => void;
-  onTaskFinished?: (task: ClaimedTask, outcome: TaskOutcome, status: string) => void;
+  onTaskFinished?: (task: ClaimedTask, outcome: TaskOutcome, status: TaskStatus) => void;
+  /** Told of every task this node took back from a dead node. */
+  onTaskRecovered?: (task: RecoveredTask) => void;
 }
 
 interface Execution {

@@ -3,6 +3,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import type { EventHub } from '../events/eventHub.js';
+import type { StatsFeed } from '../events/statsFeed.js';
 import type { GoldenPaths } from '../workflow/goldenPaths.js';
 
 export type Role = 'admin' | 'read';
@@ -19,6 +21,12 @@ export interface QueueServices {
   logger: Logger;
   goldenPaths: GoldenPaths;
   nodeId: string;
+  events: EventHub;
+  statsFeed: StatsFeed;
+  /** Aborted when the node shuts down; live streams end with it. */
+  shutdown: AbortSignal;
   /** Tells the workers (this node's, and on PostgreSQL every node's) that a task is waiting. */
   announceNewTask(): void;
+  /** Stops a task if this node runs it; true if it did. */
+  stopLocalTask(taskRowId: number): boolean;
 }

@@ -59,7 +59,18 @@ export async function enqueueSpec(
   } catch (error) {
     throw toTRPCError(error);
   }
-  if (inserted.created) services.announceNewTask();
+  if (inserted.created) {
+    services.announceNewTask();
+    services.events.publish({
+      type: 'task.status',
+      task_id: inserted.taskId,
+      app_name: inserted.appName,
+      status: 'pending',
+      attempt: 0,
+      error_message: null,
+      at: new Date().toISOString(),
+    });
+  }
   return {
     created: inserted.created,
     response: {

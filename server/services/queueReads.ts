@@ -12,7 +12,9 @@ const ACTIVE_TASKS_LIMIT = 1_000;
 /** A node that missed this many heartbeats no longer counts among the workers. */
 const MISSED_HEARTBEATS = 3;
 
-export async function getQueueStats(services: QueueServices): Promise<QueueStats> {
+export async function getQueueStats(
+  services: Pick<QueueServices, 'database' | 'config'>,
+): Promise<QueueStats> {
   try {
     const { tasks_cancelled: _cancelled, ...stats } = await readQueueStats(
       services.database,

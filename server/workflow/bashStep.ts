@@ -17,7 +17,8 @@ export interface BashStepOptions {
   /** Run as this uid/gid (when the server runs as root and STEP_USER is set). */
   uid?: number | undefined;
   gid?: number | undefined;
-  onOutput?: ((chunk: Buffer) => void) | undefined;
+  /** Every chunk as it arrives, with the tail kept so far. */
+  onOutput?: ((chunk: Buffer, tail: { text: () => string; bytes: number }) => void) | undefined;
   onSpawn?: ((pid: number) => void) | undefined;
 }
 
@@ -62,7 +63,7 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
     const onData = (chunk: Buffer, isStderr: boolean) => {
       output.push(chunk);
       if (isStderr) stderrTail.push(chunk);
-      options.onOutput?.(chunk);
+      options.onOutput?.(chunk, { text: () => output.text(), bytes: output.total });
     };
     child.stdout.on('data', (chunk: Buffer) => onData(chunk, false));
     child.stderr.on('data', (chunk: Buffer) => onData(chunk, true));

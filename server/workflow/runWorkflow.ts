@@ -5,10 +5,20 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { bashStepConfigSchema, type WorkflowStep } from '../../shared/spec.js';
 import type { Config } from '../config.js';
+import type { TaskEvent } from '../../shared/events.js';
 import type { Queryable } from '../db/database.js';
 import type { ClaimedTask, TaskOutcome } from '../queue/types.js';
 import { runBashStep, type BashStepResult } from './bashStep.js';
-import { recordStepEnd, recordStepStart, type StepStatus } from './stepRecords.js';
+import { LiveOutput } from './liveOutput.js';
+import {
+  recordStepEnd,
+  recordStepOutput,
+  recordStepStart,
+  type StepStatus,
+} from './stepRecords.js';
+
+/** How often a running step's output so far is saved, for readers of the task and its logs. */
+const SAVE_OUTPUT_MS = 1_000;
 
 /** Why a running task is being stopped from outside; passed as the AbortSignal's reason. */
 export type StopReason = 'cancel' | 'shutdown' | 'lease-lost';
@@ -19,6 +29,11 @@ export interface WorkflowRunnerDeps {
   logger: Logger;
   /** Steps run as this user when set (the server runs as root). */
   stepUser?: { uid: number; gid: number } | undefined;
+  /** Where step starts, ends and output go for live subscribers. */
+  publish?: ((event: TaskEvent) => void) | undefined;
+  /** Told of every step's duration. */
+  onStepFinished?:
+    ((step: { type: string; status: StepStatus; durationMs: number }) => void) | undefined;
 }
 
 export async function runWorkflow(
@@ -53,51 +68,87 @@ async function runStep(
   signal: AbortSignal,
 ): Promise<TaskOutcome> {
   const record = { taskRowId: task.id, attempt: task.attempt, position };
+  const ids = { task_id: task.taskId, attempt: task.attempt, position };
   const log = deps.logger.child({ taskId: task.taskId, step: step.name });
   await bestEffort(log, 'record step start', () =>
     recordStepStart(deps.db, { ...record, name: step.name, type: step.type }),
   );
+  deps.publish?.({ type: 'step.started', ...ids, name: step.name, at: new Date().toISOString() });
   // Validated at enqueue; parsed again because the row could predate a stricter schema.
   const config = bashStepConfigSchema.parse(step.config);
   const timeoutMs =
     config.timeout !== undefined ? config.timeout * 1000 : deps.steps.defaultTimeoutMs;
+  const live = deps.publish
+    ? new LiveOutput((text, skipped) =>
+        deps.publish?.({ type: 'step.output', ...ids, text, skipped }),
+      )
+    : undefined;
+  let latest: { text: () => string; bytes: number } | undefined;
+  let saved = 0;
+  const saver = setInterval(() => {
+    if (!latest || latest.bytes === saved) return;
+    saved = latest.bytes;
+    void bestEffort(log, 'save step output', () =>
+      recordStepOutput(deps.db, record, latest!.text(), saved),
+    );
+  }, SAVE_OUTPUT_MS);
   const started = performance.now();
-  const result = await runBashStep({
-    command: config.command,
-    cwd: workDir,
-    env: {
-      ...config.env,
-      PATH: config.env?.PATH ?? deps.steps.path,
-      LANG: config.env?.LANG ?? 'C.UTF-8',
-      HOME: workDir,
-      APP_NAME: task.appName,
-      TASK_ID: task.taskId,
-      WORKFLOW_NAME: task.workflowName,
-      STEP_NAME: step.name,
-    },
-    timeoutMs,
-    killGraceMs: deps.steps.killGraceMs,
-    outputLimitBytes: deps.steps.outputLimitBytes,
-    signal,
-    uid: deps.stepUser?.uid,
-    gid: deps.stepUser?.gid,
-  });
+  let result: BashStepResult;
+  try {
+    result = await runBashStep({
+      command: config.command,
+      cwd: workDir,
+      env: {
+        ...config.env,
+        PATH: config.env?.PATH ?? deps.steps.path,
+        LANG: config.env?.LANG ?? 'C.UTF-8',
+        HOME: workDir,
+        APP_NAME: task.appName,
+        TASK_ID: task.taskId,
+        WORKFLOW_NAME: task.workflowName,
+        STEP_NAME: step.name,
+      },
+      timeoutMs,
+      killGraceMs: deps.steps.killGraceMs,
+      outputLimitBytes: deps.steps.outputLimitBytes,
+      signal,
+      uid: deps.stepUser?.uid,
+      gid: deps.stepUser?.gid,
+      onOutput: (chunk, tail) => {
+        live?.push(chunk);
+        latest = tail;
+      },
+    });
+  } finally {
+    clearInterval(saver);
+    live?.flush();
+  }
+  const durationMs = Math.round(performance.now() - started);
   const outcome = stepOutcome(step.name, result, timeoutMs, signal);
   const status: StepStatus =
     outcome.kind === 'completed' ? 'completed' : outcome.kind === 'failed' ? 'failed' : 'cancelled';
-  log.debug(
-    { status, exitCode: result.exitCode, durationMs: Math.round(performance.now() - started) },
-    'step ended',
-  );
+  const error = outcome.kind === 'completed' || outcome.kind === 'released' ? null : outcome.error;
+  log.debug({ status, exitCode: result.exitCode, durationMs }, 'step ended');
   await bestEffort(log, 'record step end', () =>
     recordStepEnd(deps.db, record, {
       status,
       exitCode: result.exitCode,
       output: result.output,
       outputBytes: result.outputBytes,
-      error: outcome.kind === 'completed' || outcome.kind === 'released' ? null : outcome.error,
+      error,
     }),
   );
+  deps.publish?.({
+    type: 'step.finished',
+    ...ids,
+    name: step.name,
+    status,
+    exit_code: result.exitCode,
+    duration_ms: durationMs,
+    error,
+    at: new Date().toISOString(),
+  });
+  deps.onStepFinished?.({ type: step.type, status, durationMs });
   return outcome;
 }
 

@@ -21,6 +21,20 @@ export async function recordStepStart(db: Queryable, step: StepStart): Promise<v
   );
 }
 
+/** The output so far of a step that still runs. */
+export async function recordStepOutput(
+  db: Queryable,
+  step: Pick<StepStart, 'taskRowId' | 'attempt' | 'position'>,
+  output: string,
+  outputBytes: number,
+): Promise<void> {
+  await db.query(
+    `UPDATE queue_task_steps SET output = $4, output_bytes = $5
+     WHERE task_id = $1 AND attempt = $2 AND position = $3 AND status = 'running'`,
+    [step.taskRowId, step.attempt, step.position, output, outputBytes],
+  );
+}
+
 export async function recordStepEnd(
   db: Queryable,
   step: Pick<StepStart, 'taskRowId' | 'attempt' | 'position'>,

@@ -1,0 +1,187 @@
+// Reading one task or a page of them, its logs, and cancelling or retrying it: the services
+// behind `task`, `tasks`, `taskLogs`, `cancelTask` and `retryTask` and their REST routes.
+import { TRPCError } from '@trpc/server';
+import type {
+  TaskAction,
+  TaskDetail,
+  TaskList,
+  TaskListInput,
+  TaskLogs,
+} from '../../shared/tasks.js';
+import type { TaskStatus } from '../../shared/taskStatus.js';
+import { toTRPCError } from '../errors.js';
+import { CHANNELS, notify } from '../queue/channels.js';
+import { readStatus, requestCancel, retryTask as retryTaskRow } from '../queue/changeTasks.js';
+import { listTasks as listTaskRows, readTask, readTaskLog } from '../queue/readTasks.js';
+import type { Principal, QueueServices } from './context.js';
+
+/** How long a cancel waits for the node running the task to confirm it stopped. */
+const CANCEL_WAIT_MS = 3_000;
+
+const notFound = (taskId: string) =>
+  new TRPCError({ code: 'NOT_FOUND', message: `No task ${taskId}.` });
+
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw toTRPCError(error);
+  }
+}
+
+export function getTask(services: QueueServices, taskId: string): Promise<TaskDetail> {
+  return guarded(async () => {
+    const task = await readTask(services.database, taskId);
+    if (!task) throw notFound(taskId);
+    return task;
+  });
+}
+
+export function listTasks(services: QueueServices, input: TaskListInput): Promise<TaskList> {
+  return guarded(() => listTaskRows(services.database, input));
+}
+
+export function getTaskLogs(
+  services: QueueServices,
+  taskId: string,
+  offset = 0,
+): Promise<TaskLogs> {
+  return guarded(async () => {
+    const log = await readTaskLog(services.database, taskId);
+    if (!log) throw notFound(taskId);
+    const from = Math.min(offset, log.text.length);
+    return {
+      id: taskId,
+      attempt: log.attempt,
+      status: log.status,
+      offset: from,
+      next_offset: log.text.length,
+      text: log.text.slice(from),
+      complete: log.status === 'completed' || log.status === 'failed' || log.status === 'cancelled',
+    };
+  });
+}
+
+/**
+ * A pending task is cancelled at once. A running one is stopped by the node that runs it (its
+ * process group gets SIGTERM, then SIGKILL); this waits briefly for that to be confirmed.
+ */
+export function cancelTask(
+  services: QueueServices,
+  taskId: string,
+  principal: Principal,
+): Promise<TaskAction> {
+  return guarded(async () => {
+    const result = await requestCancel(services.database, taskId, principal.user);
+    switch (result.kind) {
+      case 'not-found':
+        throw notFound(taskId);
+      case 'finished':
+        throw new TRPCError({
+          code: 'CONFLICT',
+          message: `Task ${taskId} has already ${describeFinished(result.status)}; there is nothing to cancel.`,
+        });
+      case 'cancelled':
+        services.logger.info({ taskId, user: principal.user }, 'task cancelled before it started');
+        publishStatus(
+          services,
+          taskId,
+          'cancelled',
+          `cancelled by ${principal.user} before it started`,
+        );
+        return { id: taskId, status: 'cancelled', message: `Task ${taskId} cancelled.` };
+      case 'cancelling': {
+        services.logger.info(
+          { taskId, user: principal.user, node: result.lockedBy },
+          'cancelling a running task',
+        );
+        if (!services.stopLocalTask(result.rowId) && services.database.kind === 'postgres') {
+          await notify(services.database, CHANNELS.cancelTask, String(result.rowId));
+        }
+        const status = await waitWhileRunning(services, taskId);
+        return {
+          id: taskId,
+          status,
+          message:
+            status === 'running'
+              ? `Task ${taskId} is being stopped; it will end as cancelled.`
+              : `Task ${taskId} ${status === 'cancelled' ? 'cancelled' : `ended ${status} before it could be cancelled`}.`,
+        };
+      }
+    }
+  });
+}
+
+export function retryTask(
+  services: QueueServices,
+  taskId: string,
+  principal: Principal,
+): Promise<TaskAction> {
+  return guarded(async () => {
+    const result = await retryTaskRow(services.database, taskId);
+    switch (result.kind) {
+      case 'not-found':
+        throw notFound(taskId);
+      case 'not-retryable':
+        throw new TRPCError({
+          code: 'CONFLICT',
+          message: `Task ${taskId} is ${result.status}; only failed or cancelled tasks can be retried.`,
+        });
+      case 'retried':
+        services.logger.info({ taskId, user: principal.user }, 'task queued again by a retry');
+        services.announceNewTask();
+        publishStatus(services, taskId, 'pending', null);
+        return { id: taskId, status: 'pending', message: `Task ${taskId} queued again.` };
+    }
+  });
+}
+
+async function waitWhileRunning(services: QueueServices, taskId: string): Promise<TaskStatus> {
+  const deadline = Date.now() + CANCEL_WAIT_MS;
+  let wake = () => {};
+  // A status event for the task ends the wait early; the database has the last word.
+  const unsubscribe = services.events.subscribe((event) => {
+    if (event.type === 'task.status' && event.task_id === taskId) wake();
+  });
+  try {
+    for (;;) {
+      const status = (await readStatus(services.database, taskId)) ?? 'cancelled';
+      if (status !== 'running' || Date.now() >= deadline) return status;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+function publishStatus(
+  services: QueueServices,
+  taskId: string,
+  status: TaskStatus,
+  error: string | null,
+): void {
+  void readTask(services.database, taskId).then(
+    (task) =>
+      task &&
+      services.events.publish({
+        type: 'task.status',
+        task_id: taskId,
+        app_name: task.app_name,
+        status,
+        attempt: task.attempts,
+        error_message: error,
+        at: new Date().toISOString(),
+      }),
+    () => undefined,
+  );
+}
+
+function describeFinished(status: TaskStatus): string {
+  return status === 'completed' ? 'completed' : status === 'failed' ? 'failed' : 'been cancelled';
+}
