@@ -12,7 +12,7 @@ import type { AppRouter } from '../server/api/router.js';
 import type { ActiveTasks, EnqueueResponse, EnqueueSpecInput, QueueStats } from '../shared/api.js';
 import type { TaskEvent } from '../shared/events.js';
 import type { TaskAction, TaskDetail, TaskList, TaskListInput, TaskLogs } from '../shared/tasks.js';
-import { QueueClientError, toQueueClientError } from './errors.js';
+import { type QueueClientError, toQueueClientError } from './errors.js';
 
 export { QueueClientError, type QueueErrorCode } from './errors.js';
 export type { AppRouter };
