@@ -83,9 +83,14 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         signal,
       ),
     onTaskStarted: (task) => publishStatus(task, 'running', null),
-    onTaskFinished: (task, outcome, status) =>
-      publishStatus(task, status, 'error' in outcome ? outcome.error : null),
-    onTaskRecovered: (task) =>
+    onTaskFinished: (task, outcome, status) => {
+      publishStatus(task, status, 'error' in outcome ? outcome.error : null);
+      // A task handed back is for any node to take; under a per-application limit a finished
+      // task frees a slot another node may be waiting for.
+      if (status === 'pending' || config.queue.appLimit > 0) notifier?.signal();
+    },
+    onTaskRecovered: (task) => {
+      if (task.status === 'pending') notifier?.signal();
       events.publish({
         type: 'task.status',
         task_id: task.taskId,
@@ -94,7 +99,8 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         attempt: task.attempt,
         error_message: task.errorMessage,
         at: new Date().toISOString(),
-      }),
+      });
+    },
   });
 
   // Aborted when the node stops: live streams end so the HTTP server can close.

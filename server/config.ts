@@ -69,6 +69,8 @@ const envSchema = z.object({
   RETRY_BASE_DELAY: z.coerce.number().nonnegative().default(1),
   /** Longest retry delay in seconds. @default 300 */
   RETRY_MAX_DELAY: z.coerce.number().nonnegative().default(300),
+  /** Most tasks of one application running at once across the cluster; 0 for none. @default 0 */
+  APP_CONCURRENCY_LIMIT: z.coerce.number().int().min(0).default(0),
   /** pino level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines; `auto` picks pretty on a terminal. @default auto */
@@ -98,6 +100,7 @@ export interface Config {
     recoveryIntervalMs: number;
     pollIntervalMs: number;
     maxLost: number;
+    appLimit: number;
     defaultRetries: number;
     retry: { baseDelayMs: number; maxDelayMs: number };
   };
@@ -155,6 +158,7 @@ export function loadConfig(
       recoveryIntervalMs: e.RECOVERY_INTERVAL * 1000,
       pollIntervalMs: e.POLL_INTERVAL * 1000,
       maxLost: e.LOST_WORKER_RETRIES,
+      appLimit: e.APP_CONCURRENCY_LIMIT,
       defaultRetries: e.DEFAULT_RETRIES,
       retry: { baseDelayMs: e.RETRY_BASE_DELAY * 1000, maxDelayMs: e.RETRY_MAX_DELAY * 1000 },
     },

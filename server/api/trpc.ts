@@ -15,6 +15,8 @@ export interface Context {
 }
 
 const t = initTRPC.context<Context>().create({
+  // Never send stack traces to clients, whatever NODE_ENV says.
+  isDev: false,
   // Subscriptions run over server-sent events; pings keep proxies from closing quiet streams.
   sse: {
     ping: { enabled: true, intervalMs: 10_000 },

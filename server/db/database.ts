@@ -38,4 +38,5 @@ export interface Database extends Queryable {
 export const ADVISORY_LOCKS = {
   migrate: 7_301_001,
   retention: 7_301_002,
+  fairClaim: 7_301_003,
 } as const;

@@ -70,6 +70,10 @@ export const queueTasks = pgTable(
     index('queue_tasks_claim_idx')
       .on(t.priority.desc(), t.id)
       .where(sql`${t.status} = 'pending'`),
+    // The head of each application's queue, for claims under a per-application limit.
+    index('queue_tasks_app_claim_idx')
+      .on(t.appName, t.priority.desc(), t.id)
+      .where(sql`${t.status} = 'pending'`),
     index('queue_tasks_lease_idx')
       .on(t.leaseExpiresAt)
       .where(sql`${t.status} = 'running'`),

@@ -1,8 +1,19 @@
 // Takes up to `limit` runnable tasks for this node: highest priority first, FIFO within a
 // priority. SKIP LOCKED lets many nodes claim at once without waiting on each other's rows.
+// With a per-application limit, no application gets more than `appLimit` tasks running across
+// the cluster: then claims take turns under an advisory lock, so the count they check is exact.
 import type { WorkflowStep } from '../../shared/spec.js';
-import type { Queryable } from '../db/database.js';
+import { ADVISORY_LOCKS, type Database } from '../db/database.js';
 import type { ClaimedTask } from './types.js';
+
+const CLAIMED = `
+UPDATE queue_tasks t
+SET status = 'running', started_at = now(), attempts = t.attempts + 1, locked_by = $1,
+    lease_expires_at = now() + $3 * interval '1 millisecond'
+FROM next
+WHERE t.id = next.id
+RETURNING t.id, t.task_id, t.app_name, t.workflow_name, t.steps, t.attempts, t.enqueued_at,
+          t.started_at`;
 
 const CLAIM = `
 WITH next AS (
@@ -11,14 +22,33 @@ WITH next AS (
   ORDER BY priority DESC NULLS LAST, id
   LIMIT $2
   FOR UPDATE SKIP LOCKED
-)
-UPDATE queue_tasks t
-SET status = 'running', started_at = now(), attempts = t.attempts + 1, locked_by = $1,
-    lease_expires_at = now() + $3 * interval '1 millisecond'
-FROM next
-WHERE t.id = next.id
-RETURNING t.id, t.task_id, t.app_name, t.workflow_name, t.steps, t.attempts, t.enqueued_at,
-          t.started_at`;
+)${CLAIMED}`;
+
+// Each application with room (limit minus what it runs) offers the head of its own queue; the
+// best of those offers are taken. A burst from one application cannot hide another's tasks.
+const CLAIM_FAIR = `
+WITH running AS (
+  SELECT app_name, count(*) AS n FROM queue_tasks WHERE status = 'running' GROUP BY app_name
+), apps AS (
+  SELECT DISTINCT app_name FROM queue_tasks WHERE status = 'pending' AND run_at <= now()
+), room AS (
+  SELECT a.app_name, $4 - coalesce(r.n, 0) AS room
+  FROM apps a LEFT JOIN running r ON r.app_name = a.app_name
+  WHERE $4 - coalesce(r.n, 0) > 0
+), offers AS (
+  SELECT o.id, o.priority
+  FROM room CROSS JOIN LATERAL (
+    SELECT id, priority FROM queue_tasks q
+    WHERE q.status = 'pending' AND q.app_name = room.app_name AND q.run_at <= now()
+    ORDER BY q.priority DESC NULLS LAST, q.id
+    LIMIT least(room.room, $2)
+  ) o
+), next AS (
+  SELECT id FROM queue_tasks
+  WHERE id IN (SELECT id FROM offers ORDER BY priority DESC, id LIMIT $2) AND status = 'pending'
+  ORDER BY priority DESC NULLS LAST, id
+  FOR UPDATE SKIP LOCKED
+)${CLAIMED}`;
 
 interface Row {
   id: number;
@@ -31,11 +61,25 @@ interface Row {
   started_at: Date;
 }
 
-export async function claimTasks(
-  db: Queryable,
-  options: { nodeId: string; limit: number; leaseMs: number },
-): Promise<ClaimedTask[]> {
-  const rows = await db.query<Row>(CLAIM, [options.nodeId, options.limit, options.leaseMs]);
+export interface ClaimOptions {
+  nodeId: string;
+  limit: number;
+  leaseMs: number;
+  /** Most tasks of one application running at once across the cluster; 0 for no limit. */
+  appLimit?: number;
+}
+
+export async function claimTasks(db: Database, options: ClaimOptions): Promise<ClaimedTask[]> {
+  const appLimit = options.appLimit ?? 0;
+  const params = [options.nodeId, options.limit, options.leaseMs];
+  const rows =
+    appLimit > 0
+      ? await db.transaction(async (tx) => {
+          // A fresh statement after the lock sees every claim committed before it.
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fairClaim]);
+          return tx.query<Row>(CLAIM_FAIR, [...params, appLimit]);
+        })
+      : await db.query<Row>(CLAIM, params);
   return rows
     .sort((a, b) => a.id - b.id)
     .map((row) => ({

@@ -4,9 +4,8 @@
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { finishTasks, releaseTasks, type RetryPolicy } from './finishTasks.js';
+import { finishTasks, releaseTasks, type FinishedRow, type RetryPolicy } from './finishTasks.js';
 import type { TaskOutcome } from './types.js';
-import type { TaskStatus } from '../../shared/taskStatus.js';
 
 export interface AttemptResult {
   id: number;
@@ -16,7 +15,7 @@ export interface AttemptResult {
 }
 
 /** What became of a result: the task's new status, or `fenced` if this node no longer held it. */
-export type WriteResult = { status: TaskStatus } | { fenced: true };
+export type WriteResult = FinishedRow | { fenced: true };
 
 interface Waiting {
   result: AttemptResult;
@@ -62,8 +61,8 @@ export class FinishBatcher {
       try {
         const statuses = await this.write(batch.map((w) => w.result));
         for (const w of batch) {
-          const status = statuses.get(w.result.id);
-          w.resolve(status === undefined ? { fenced: true } : { status });
+          const row = statuses.get(w.result.id);
+          w.resolve(row ?? { fenced: true });
         }
         delay = RETRY_MIN_MS;
       } catch (error) {
@@ -87,7 +86,7 @@ export class FinishBatcher {
     }
   }
 
-  private async write(results: AttemptResult[]): Promise<Map<number, TaskStatus>> {
+  private async write(results: AttemptResult[]): Promise<Map<number, FinishedRow>> {
     const released = results.filter((r) => r.outcome.kind === 'released').map((r) => r.id);
     const finished = results.flatMap((r) =>
       r.outcome.kind === 'released' ? [] : [{ id: r.id, attempt: r.attempt, outcome: r.outcome }],
@@ -96,7 +95,8 @@ export class FinishBatcher {
       finishTasks(this.db, this.nodeId, finished, this.retry),
       releaseTasks(this.db, this.nodeId, released),
     ]);
-    for (const id of releasedIds) finishedStatuses.set(id, 'pending');
+    const now = new Date();
+    for (const id of releasedIds) finishedStatuses.set(id, { status: 'pending', runAt: now });
     return finishedStatuses;
   }
 }

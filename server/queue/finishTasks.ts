@@ -12,6 +12,12 @@ export interface FinishedAttempt {
   outcome: Exclude<TaskOutcome, { kind: 'released' }>;
 }
 
+/** A task's state after its attempt was recorded; `runAt` is when a retry may start. */
+export interface FinishedRow {
+  status: TaskStatus;
+  runAt: Date;
+}
+
 export interface RetryPolicy {
   /** Delay before the first retry, in ms; doubled for each further one. */
   baseDelayMs: number;
@@ -39,16 +45,16 @@ SET status = CASE WHEN ${RETRY} THEN 'pending' ELSE v.outcome END,
     lease_expires_at = NULL
 FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[]) AS v(id, attempt, outcome, error)
 WHERE t.id = v.id AND t.attempts = v.attempt AND t.status = 'running' AND t.locked_by = $1
-RETURNING t.id, t.status`;
+RETURNING t.id, t.status, t.run_at`;
 
 export async function finishTasks(
   db: Queryable,
   nodeId: string,
   attempts: readonly FinishedAttempt[],
   retry: RetryPolicy,
-): Promise<Map<number, TaskStatus>> {
+): Promise<Map<number, FinishedRow>> {
   if (attempts.length === 0) return new Map();
-  const rows = await db.query<{ id: number; status: TaskStatus }>(FINISH, [
+  const rows = await db.query<{ id: number; status: TaskStatus; run_at: Date }>(FINISH, [
     nodeId,
     attempts.map((a) => a.id),
     attempts.map((a) => a.attempt),
@@ -57,7 +63,7 @@ export async function finishTasks(
     retry.baseDelayMs,
     retry.maxDelayMs,
   ]);
-  return new Map(rows.map((row) => [row.id, row.status]));
+  return new Map(rows.map((row) => [row.id, { status: row.status, runAt: row.run_at }]));
 }
 
 // Shutdown: the attempt did not fail, it was interrupted, so it is not counted.

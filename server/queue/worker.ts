@@ -28,6 +28,8 @@ export interface WorkerOptions {
   pollIntervalMs: number;
   /** Times a task may be lost with its node before it fails. */
   maxLost: number;
+  /** Most tasks of one application running at once across the cluster; 0 for no limit. */
+  appLimit: number;
   retry: RetryPolicy;
   logger: Logger;
   run: (task: ClaimedTask, signal: AbortSignal) => Promise<TaskOutcome>;
@@ -54,6 +56,8 @@ export class QueueWorker {
   private readonly held = new Set<number>();
   private readonly finisher: FinishBatcher;
   private claiming = false;
+  /** A wake-up for the earliest retry whose backoff ends, so it does not wait for the poll. */
+  private retryWake: { at: number; timer: NodeJS.Timeout } | undefined;
   private claimAgain = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unlisten: (() => Promise<void>)[] = [];
@@ -160,6 +164,7 @@ export class QueueWorker {
     await this.pq.onIdle();
     await this.finisher.drain(Math.max(timeoutMs, 5_000));
     for (const timer of this.timers) clearInterval(timer);
+    if (this.retryWake) clearTimeout(this.retryWake.timer);
     await Promise.all(this.unlisten.map((u) => u().catch(() => undefined)));
     if (wasRunning) {
       await removeNode(database, nodeId).catch((error: unknown) =>
@@ -179,6 +184,7 @@ export class QueueWorker {
             nodeId: this.options.nodeId,
             limit: free,
             leaseMs: this.options.leaseMs,
+            appLimit: this.options.appLimit,
           });
           for (const task of tasks) this.execute(task);
           // A full batch means more may be waiting.
@@ -243,7 +249,13 @@ export class QueueWorker {
       status: written.status,
       durationMs: elapsedMs,
     };
-    if (result.outcome.kind === 'failed') this.log.warn({ ...fields, error }, 'task failed');
+    if (written.status === 'pending' && result.outcome.kind === 'failed') {
+      this.log.warn(
+        { ...fields, error, retryAt: written.runAt },
+        'task attempt failed; it will be retried',
+      );
+      this.wakeAt(written.runAt.getTime());
+    } else if (result.outcome.kind === 'failed') this.log.warn({ ...fields, error }, 'task failed');
     else
       this.log.info(
         fields,
@@ -294,6 +306,20 @@ export class QueueWorker {
     } catch (error) {
       this.log.warn({ err: error }, 'could not look for tasks of lost workers');
     }
+  }
+
+  private wakeAt(at: number): void {
+    if (this.state !== 'running' || (this.retryWake && this.retryWake.at <= at)) return;
+    if (this.retryWake) clearTimeout(this.retryWake.timer);
+    const timer = setTimeout(
+      () => {
+        this.retryWake = undefined;
+        this.wake();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.retryWake = { at, timer };
   }
 
   /** Runs `fn` every `ms`, skipping a beat while the previous run is still going. */

@@ -2,7 +2,9 @@
 // GitHub Actions: stop at the first failing command) in its own process group, with only the
 // environment the queue gives it. A timeout or a cancel stops the whole group: SIGTERM, then
 // SIGKILL after a grace period. Whatever the step left running in its group is killed when it
-// ends, so no orphan outlives its step.
+// ends, so no orphan outlives its step. And if the server itself dies (SIGKILL, OOM), a watchdog
+// in the group notices within a second and kills the group: the task is recovered elsewhere, and
+// its old run does not carry on unseen.
 import { spawn } from 'node:child_process';
 import { OutputTail } from './outputTail.js';
 
@@ -34,6 +36,15 @@ export interface BashStepResult {
   spawnError?: string;
 }
 
+// Starts the watchdog (silent, detached from the pipes) and replaces itself with the step's shell,
+// which keeps this pid and process group. Neither the server's pid nor anything else of the
+// wrapper reaches the step's environment.
+const WATCHDOG = [
+  // `ps` too: a step running as another user (STEP_USER) may not signal the server.
+  '( while kill -0 "$1" 2>/dev/null || ps -p "$1" >/dev/null 2>&1; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &',
+  'exec bash --noprofile --norc -eo pipefail -c "$2"',
+].join('\n');
+
 /** How long to wait for the pipes to drain after the step's process exits. */
 const DRAIN_MS = 1_000;
 
@@ -48,7 +59,7 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
 
     const child = spawn(
       'bash',
-      ['--noprofile', '--norc', '-eo', 'pipefail', '-c', options.command],
+      ['--noprofile', '--norc', '-c', WATCHDOG, 'bash', String(process.pid), options.command],
       {
         cwd: options.cwd,
         env: options.env,

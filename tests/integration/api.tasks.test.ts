@@ -196,7 +196,17 @@ describe('cancellation', () => {
     expect(task.status).toBe('cancelled');
     expect(task.error_message).toBe("cancelled during step 's1'");
     expect(task.steps.map((s) => s.status)).toEqual(['cancelled', 'pending']);
-    expect(() => process.kill(pid, 0)).toThrow();
+    await waitFor(
+      () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { what: `process ${pid} to be gone`, timeoutMs: 5_000 },
+    );
     // Cancelling a finished task is a conflict.
     await expect(client.cancelTask(task_id)).rejects.toMatchObject({
       code: 'CONFLICT',

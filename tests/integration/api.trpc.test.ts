@@ -1,8 +1,7 @@
 // The tRPC router over real HTTP with the typed client, and in-process through createCaller:
 // the same services, the same shapes, the same errors as REST.
-import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueueClient } from '../../client/index.js';
+import { createQueueClient, QueueClientError } from '../../client/index.js';
 import { createAuthenticator } from '../../server/api/auth.js';
 import { appRouter } from '../../server/api/router.js';
 import { createCallerFactory } from '../../server/api/trpc.js';
@@ -63,11 +62,13 @@ describe('tRPC over HTTP with the typed client', () => {
   it('refuses an enqueue without a token (UNAUTHORIZED) and with a read-only one (FORBIDDEN)', async () => {
     const anonymous = createQueueClient({ url: node.url });
     await expect(anonymous.enqueueSpec({ spec: spec('nope') })).rejects.toMatchObject({
-      data: { code: 'UNAUTHORIZED', httpStatus: 401 },
+      code: 'UNAUTHORIZED',
+      httpStatus: 401,
     });
     const reader = createQueueClient({ url: node.url, token: 'reader-token-1' });
     await expect(reader.enqueueSpec({ spec: spec('nope') })).rejects.toMatchObject({
-      data: { code: 'FORBIDDEN', httpStatus: 403 },
+      code: 'FORBIDDEN',
+      httpStatus: 403,
     });
     // A read-only token reads.
     expect((await reader.queueStats()).workers).toBe(5);
@@ -75,22 +76,21 @@ describe('tRPC over HTTP with the typed client', () => {
 
   it('the dev token is off once tokens are configured', async () => {
     const client = createQueueClient({ url: node.url, token: 'test-token' });
-    await expect(client.enqueueSpec({ spec: spec('nope') })).rejects.toBeInstanceOf(
-      TRPCClientError,
-    );
+    await expect(client.enqueueSpec({ spec: spec('nope') })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
   });
 
   it('an invalid spec is BAD_REQUEST with the failing fields listed', async () => {
     const client = createQueueClient({ url: node.url, token: 'admin-token-1' });
     const bad = { ...spec('Bad Name'), containers: {} } as ScoreSpec;
     const error = await client.enqueueSpec({ spec: bad }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TRPCClientError);
-    const data = (error as TRPCClientError<any>).data as {
-      code: string;
-      details: { path: string }[];
-    };
-    expect(data.code).toBe('BAD_REQUEST');
-    expect(data.details.map((d) => d.path)).toEqual(['spec.metadata.name', 'spec.containers']);
+    expect(error).toBeInstanceOf(QueueClientError);
+    const failure = error as QueueClientError;
+    expect(failure.code).toBe('BAD_REQUEST');
+    expect(failure.details?.map((d) => d.path)).toEqual(['spec.metadata.name', 'spec.containers']);
+    // No server internals (stack traces) reach the client.
+    expect(JSON.stringify((failure.cause as { shape?: unknown }).shape)).not.toContain('stack');
     expect((error as Error).message).toContain('spec.metadata.name: must be a DNS label');
   });
 
@@ -99,7 +99,7 @@ describe('tRPC over HTTP with the typed client', () => {
     const spec0 = spec('gp-app');
     delete spec0.workflow;
     await expect(client.enqueueSpec({ spec: spec0, goldenPath: 'missing' })).rejects.toMatchObject({
-      data: { code: 'NOT_FOUND' },
+      code: 'NOT_FOUND',
     });
   });
 });

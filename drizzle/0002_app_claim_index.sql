@@ -1,0 +1,1 @@
+CREATE INDEX "queue_tasks_app_claim_idx" ON "queue_tasks" USING btree ("app_name","priority" DESC NULLS LAST,"id") WHERE "queue_tasks"."status" = 'pending';
