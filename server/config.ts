@@ -5,7 +5,24 @@ import path from 'node:path';
 import { z } from 'zod';
 import { describeZodError, summarizeProblems } from '../shared/index.js';
 
-const seconds = (fallback: number) => z.coerce.number().nonnegative().default(fallback);
+/** A whole number written in decimal digits: `0x50`, `1e3` and blanks are refused. */
+const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.int().min(min).max(max))
+    .default(fallback);
+/** Seconds, decimals allowed (`0.5`). */
+const seconds = (fallback: number, min = 0) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number of seconds')
+    .transform(Number)
+    .pipe(z.number().min(min))
+    .default(fallback);
+const positiveSeconds = (fallback: number) =>
+  seconds(fallback).pipe(z.number().positive('must be more than 0'));
 const flag = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -14,15 +31,15 @@ const flag = (fallback: boolean) =>
 
 const envSchema = z.object({
   /** TCP port of the HTTP server. @default 8081 */
-  PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
+  PORT: integer(8081, 0, 65_535),
   /** Address to bind. `localhost` binds both IPv4 and IPv6 loopback. @default localhost */
   HOST: z.string().min(1).default('localhost'),
   /** Workers (tasks run at once) on this node; 0 makes an API-only node. @default 5 */
-  QUEUE_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(5),
+  QUEUE_CONCURRENCY: integer(5, 0, 1000),
   /** PostgreSQL connection string; without it the embedded PGlite database is used. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections in the PostgreSQL pool. @default 10 */
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
+  DATABASE_POOL_SIZE: integer(10, 2, 200),
   /** Where PGlite keeps its files. @default ./data */
   DATA_DIR: z.string().min(1).default('data'),
   /** `token:user[:role]` pairs, comma-separated; role is `admin` (default) or `read`. */
@@ -32,19 +49,11 @@ const envSchema = z.object({
   /** Require a token for the read endpoints too (stats, active tasks). @default false */
   REQUIRE_AUTH_FOR_READS: flag(false),
   /** Largest request body in bytes. @default 1 MiB */
-  BODY_LIMIT: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(1024 * 1024),
+  BODY_LIMIT: integer(1024 * 1024, 1),
   /** Default step timeout, in seconds, when a step sets no `config.timeout`. @default 900 */
-  STEP_TIMEOUT: seconds(900),
+  STEP_TIMEOUT: positiveSeconds(900),
   /** Output kept per step (the last bytes win), in bytes. @default 1 MiB */
-  STEP_OUTPUT_LIMIT: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(1024 * 1024),
+  STEP_OUTPUT_LIMIT: integer(1024 * 1024, 1),
   /** Seconds between SIGTERM and SIGKILL when a step's process group is stopped. @default 5 */
   STEP_KILL_GRACE: seconds(5),
   /** Parent of the per-task working directories. @default <tmpdir>/innominatus-queue */
@@ -54,23 +63,23 @@ const envSchema = z.object({
   /** Seconds a draining node lets running tasks finish before handing them back. @default 30 */
   SHUTDOWN_TIMEOUT: seconds(30),
   /** Seconds a claimed task stays with its node without a heartbeat. @default 10 */
-  LEASE_DURATION: z.coerce.number().positive().default(10),
+  LEASE_DURATION: positiveSeconds(10),
   /** Seconds between heartbeats (node row and task leases). @default 2 */
-  HEARTBEAT_INTERVAL: z.coerce.number().positive().default(2),
+  HEARTBEAT_INTERVAL: positiveSeconds(2),
   /** Seconds between looks for tasks of dead nodes. Recovery bound ≈ lease + this. @default 2 */
-  RECOVERY_INTERVAL: z.coerce.number().positive().default(2),
+  RECOVERY_INTERVAL: positiveSeconds(2),
   /** Seconds between fallback polls (wake-ups are pushed; this catches lost ones). @default 2 */
-  POLL_INTERVAL: z.coerce.number().positive().default(2),
+  POLL_INTERVAL: positiveSeconds(2),
   /** Times a task is given back after its node died before it fails. @default 3 */
-  LOST_WORKER_RETRIES: z.coerce.number().int().min(0).max(100).default(3),
+  LOST_WORKER_RETRIES: integer(3, 0, 100),
   /** Retries of a failing workflow when its spec sets no `workflow.retries`. @default 0 */
-  DEFAULT_RETRIES: z.coerce.number().int().min(0).max(10).default(0),
+  DEFAULT_RETRIES: integer(0, 0, 10),
   /** First retry delay in seconds; doubles per retry, with jitter. @default 1 */
-  RETRY_BASE_DELAY: z.coerce.number().nonnegative().default(1),
+  RETRY_BASE_DELAY: seconds(1),
   /** Longest retry delay in seconds. @default 300 */
-  RETRY_MAX_DELAY: z.coerce.number().nonnegative().default(300),
+  RETRY_MAX_DELAY: seconds(300),
   /** Most tasks of one application running at once across the cluster; 0 for none. @default 0 */
-  APP_CONCURRENCY_LIMIT: z.coerce.number().int().min(0).default(0),
+  APP_CONCURRENCY_LIMIT: integer(0, 0, 1000),
   /** pino level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines; `auto` picks pretty on a terminal. @default auto */
@@ -126,6 +135,11 @@ export function loadConfig(
     );
   }
   const e = parsed.data;
+  if (e.HEARTBEAT_INTERVAL >= e.LEASE_DURATION) {
+    throw new ConfigError(
+      `Invalid configuration: HEARTBEAT_INTERVAL (${e.HEARTBEAT_INTERVAL}s) must be shorter than LEASE_DURATION (${e.LEASE_DURATION}s), or leases expire between heartbeats`,
+    );
+  }
   const cwd = options.cwd ?? process.cwd();
   return {
     port: e.PORT,
@@ -169,11 +183,12 @@ export function loadConfig(
   };
 }
 
-/** `FOO=` in a shell means "unset" to people; treat it so. */
+/** `FOO=` (or `FOO=' '`) in a shell means "unset" to people; treat it so. Values are trimmed. */
 function stripEmpty(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && value !== '') out[key] = value;
+    const trimmed = value?.trim();
+    if (trimmed !== undefined && trimmed !== '') out[key] = trimmed;
   }
   return out;
 }

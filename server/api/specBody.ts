@@ -25,6 +25,9 @@ export function decodeBody(body: Buffer): string {
 
 export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
   if (text.includes('\u0000')) throw badRequest('The request body contains a NUL character.');
+  // Before parsing: the parsers recurse once per level, and a stack overflow inside the YAML
+  // parser can leave V8 unable to recover. A cheap scan bounds the nesting first.
+  checkNesting(text);
   let value: unknown;
   try {
     value =
@@ -37,7 +40,10 @@ export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
             prettyErrors: true,
           });
   } catch (error) {
-    const reason = error instanceof RangeError ? 'it is nested too deeply' : firstLine(error);
+    const reason =
+      error instanceof RangeError || /call stack/i.test(String(error))
+        ? 'it is nested too deeply'
+        : firstLine(error);
     throw badRequest(
       `The request body is not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${reason}`,
     );
@@ -64,6 +70,10 @@ function checkShape(value: unknown): void {
   ];
   while (stack.length > 0) {
     const { node, depth, path } = stack.pop()!;
+    // A NUL written as an escape ("\u0000", "\0") survives parsing; PostgreSQL refuses it.
+    if (typeof node === 'string' && node.includes('\u0000')) {
+      throw badRequest(`The spec contains a NUL character (at ${path || '(root)'}).`);
+    }
     if (node === null || typeof node !== 'object') continue;
     if (depth > MAX_DEPTH)
       throw badRequest(`The spec is nested more than ${MAX_DEPTH} levels deep.`);
@@ -71,11 +81,47 @@ function checkShape(value: unknown): void {
       const childPath = path === '' ? key : `${path}.${key}`;
       if (FORBIDDEN_KEYS.has(key))
         throw badRequest(`The spec may not use the key '${key}' (at ${childPath}).`);
+      if (key.includes('\u0000'))
+        throw badRequest(`The spec contains a NUL character in a key (at ${path || '(root)'}).`);
       stack.push({
         node: (node as Record<string, unknown>)[key],
         depth: depth + 1,
         path: childPath,
       });
+    }
+  }
+}
+
+/** Deepest indentation a spec line may have; block nesting needs a column per level at least. */
+const MAX_INDENT = 256;
+
+/**
+ * Refuses text whose flow collections ([ {) nest deeper than MAX_DEPTH, or whose lines are
+ * indented more than MAX_INDENT columns. Brackets inside quotes are counted too: a spec that
+ * needs 64 nested brackets in a string is not one we need to accept.
+ */
+function checkNesting(text: string): void {
+  let depth = 0;
+  let indent = 0;
+  let lineStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      // The top-level mapping's own bracket does not count as a level.
+      if (++depth > MAX_DEPTH + 1)
+        throw badRequest(`The spec is nested more than ${MAX_DEPTH} levels deep.`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth = Math.max(0, depth - 1);
+    }
+    if (c === 0x0a) {
+      lineStart = true;
+      indent = 0;
+    } else if (lineStart && (c === 0x20 || c === 0x09)) {
+      if (++indent > MAX_INDENT) {
+        throw badRequest(`The spec has a line indented more than ${MAX_INDENT} columns.`);
+      }
+    } else {
+      lineStart = false;
     }
   }
 }
