@@ -13,6 +13,7 @@ import type { Database } from './db/database.js';
 import { openDatabase } from './db/openDatabase.js';
 import { EventHub } from './events/eventHub.js';
 import { StatsFeed } from './events/statsFeed.js';
+import { QueueMetrics } from './metrics.js';
 import { GOLDEN_PATHS_DIR } from './paths.js';
 import { CHANNELS, CoalescingNotifier } from './queue/channels.js';
 import type { ClaimedTask } from './queue/types.js';
@@ -53,6 +54,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   const database: Database = await openDatabase(config.database, logger);
 
   const events = new EventHub(database, nodeId, logger);
+  const metrics = new QueueMetrics(() => getQueueStats({ database, config }));
   const notifier =
     database.kind === 'postgres'
       ? new CoalescingNotifier(database, CHANNELS.newTask, (error) =>
@@ -79,17 +81,32 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     run: (task, signal) =>
       runWorkflow(
         task,
-        { db: database, steps: config.steps, logger, publish: (event) => events.publish(event) },
+        {
+          db: database,
+          steps: config.steps,
+          logger,
+          publish: (event) => events.publish(event),
+          onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
+        },
         signal,
       ),
-    onTaskStarted: (task) => publishStatus(task, 'running', null),
+    onTaskStarted: (task) => {
+      metrics.taskStarted(task.startedAt.getTime() - task.enqueuedAt.getTime());
+      publishStatus(task, 'running', null);
+    },
     onTaskFinished: (task, outcome, status) => {
+      metrics.attemptFinished(
+        status,
+        outcome.kind === 'released',
+        Date.now() - task.startedAt.getTime(),
+      );
       publishStatus(task, status, 'error' in outcome ? outcome.error : null);
       // A task handed back is for any node to take; under a per-application limit a finished
       // task frees a slot another node may be waiting for.
       if (status === 'pending' || config.queue.appLimit > 0) notifier?.signal();
     },
     onTaskRecovered: (task) => {
+      metrics.taskRecovered();
       if (task.status === 'pending') notifier?.signal();
       events.publish({
         type: 'task.status',
@@ -118,6 +135,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       (error) => logger.warn({ err: error }, 'could not refresh live stats'),
     ),
     shutdown: shutdown.signal,
+    metrics,
     announceNewTask() {
       worker.wake();
       notifier?.signal();

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { errorResponse, toTRPCError } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import type { Authenticator } from './auth.js';
+import { metricsRoute } from './metricsRoute.js';
 import { restAdapter } from './restAdapter.js';
 import { appRouter, type AppRouter } from './router.js';
 import { SPEC_TYPES } from './specBody.js';
@@ -56,6 +57,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       status,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
     };
+    // The route pattern, not the URL, keeps the label set bounded.
+    services.metrics.httpRequest(
+      request.method,
+      request.routeOptions.url ?? '(unmatched)',
+      status,
+      reply.elapsedTime,
+    );
     if (status >= 500) request.log.error(fields, 'request failed');
     else if (status >= 400) request.log.info(fields, 'request refused');
     else request.log.debug(fields, 'request completed');
@@ -78,6 +86,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   await app.register((scope, _opts, done) => {
     restAdapter(scope, { services, authenticator, isReady: options.isReady });
+    done();
+  });
+  await app.register((scope, _opts, done) => {
+    metricsRoute(scope, { services, authenticator });
     done();
   });
   await app.register(fastifyTRPCPlugin, {

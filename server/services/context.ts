@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { EventHub } from '../events/eventHub.js';
 import type { StatsFeed } from '../events/statsFeed.js';
+import type { QueueMetrics } from '../metrics.js';
 import type { GoldenPaths } from '../workflow/goldenPaths.js';
 
 export type Role = 'admin' | 'read';
@@ -23,6 +24,7 @@ export interface QueueServices {
   nodeId: string;
   events: EventHub;
   statsFeed: StatsFeed;
+  metrics: QueueMetrics;
   /** Aborted when the node shuts down; live streams end with it. */
   shutdown: AbortSignal;
   /** Tells the workers (this node's, and on PostgreSQL every node's) that a task is waiting. */

@@ -61,6 +61,7 @@ export async function enqueueSpec(
   }
   if (inserted.created) {
     services.announceNewTask();
+    services.metrics.taskEnqueued(request.source);
     services.events.publish({
       type: 'task.status',
       task_id: inserted.taskId,

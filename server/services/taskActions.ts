@@ -83,6 +83,7 @@ export function cancelTask(
         });
       case 'cancelled':
         services.logger.info({ taskId, user: principal.user }, 'task cancelled before it started');
+        services.metrics.taskCancelledWhilePending();
         publishStatus(
           services,
           taskId,
@@ -129,6 +130,7 @@ export function retryTask(
         });
       case 'retried':
         services.logger.info({ taskId, user: principal.user }, 'task queued again by a retry');
+        services.metrics.taskRetriedByHand();
         services.announceNewTask();
         publishStatus(services, taskId, 'pending', null);
         return { id: taskId, status: 'pending', message: `Task ${taskId} queued again.` };
