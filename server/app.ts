@@ -8,8 +8,11 @@ import type { Logger } from 'pino';
 import type { TaskStatus } from '../shared/taskStatus.js';
 import { createAuthenticator } from './api/auth.js';
 import { createHttpServer } from './api/httpServer.js';
+import { RateLimiter } from './api/rateLimit.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
+import { isDatabaseUnavailable } from './db/errors.js';
+import { migrateDatabase } from './db/migrate.js';
 import { openDatabase } from './db/openDatabase.js';
 import { EventHub } from './events/eventHub.js';
 import { StatsFeed } from './events/statsFeed.js';
@@ -17,11 +20,13 @@ import { QueueMetrics } from './metrics.js';
 import { GOLDEN_PATHS_DIR } from './paths.js';
 import { CHANNELS, CoalescingNotifier } from './queue/channels.js';
 import type { ClaimedTask } from './queue/types.js';
+import { RetentionJob } from './queue/retention.js';
 import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
 import { getQueueStats } from './services/queueReads.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
+import { resolveStepUser } from './workflow/stepUser.js';
 
 export interface QueueServerOptions {
   config: Config;
@@ -51,7 +56,12 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   // Configuration problems first: they need no database to be reported.
   const authenticator = createAuthenticator(config, logger);
   const goldenPaths = await loadGoldenPaths(options.goldenPathsDir ?? GOLDEN_PATHS_DIR);
+  const stepUser = resolveStepUser(config.steps.user);
   const database: Database = await openDatabase(config.database, logger);
+  const retention =
+    config.retention.maxAgeMs > 0
+      ? new RetentionJob(database, config.retention, logger)
+      : undefined;
 
   const events = new EventHub(database, nodeId, logger);
   const metrics = new QueueMetrics(() => getQueueStats({ database, config }));
@@ -85,6 +95,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           db: database,
           steps: config.steps,
           logger,
+          stepUser,
           publish: (event) => events.publish(event),
           onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
         },
@@ -136,6 +147,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     ),
     shutdown: shutdown.signal,
     metrics,
+    enqueueLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     announceNewTask() {
       worker.wake();
       notifier?.signal();
@@ -145,6 +157,63 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
 
   let ready = false;
   let stopping: Promise<void> | undefined;
+  let startup: Promise<void> | undefined;
+
+  /** True once the schema is up to date; false when the database cannot be reached. */
+  const migrateIfReachable = async (): Promise<boolean> => {
+    try {
+      await migrateDatabase(database, logger);
+      return true;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      logger.error(
+        { err: error },
+        'The database is unreachable at start-up: the API answers 503 and /ready is false until it is back; retrying',
+      );
+      return false;
+    }
+  };
+
+  const startQueue = async () => {
+    await events.start();
+    await worker.start();
+    retention?.start();
+    logger.info(
+      config.concurrency > 0
+        ? `Async workflow queue initialized with ${config.concurrency} workers`
+        : 'Async workflow queue initialized with 0 workers (API-only node: it stores and serves tasks but never runs them)',
+    );
+  };
+
+  const keepTrying = async () => {
+    for (let delay = 500; !shutdown.signal.aborted; delay = Math.min(delay * 2, 10_000)) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          shutdown.signal.removeEventListener('abort', wake);
+          resolve();
+        }, delay);
+        shutdown.signal.addEventListener('abort', wake, { once: true });
+      });
+      if (shutdown.signal.aborted) return;
+      try {
+        await migrateDatabase(database, logger);
+      } catch (error) {
+        logger.warn(
+          { err: error, retryInMs: Math.min(delay * 2, 10_000) },
+          'database still unreachable',
+        );
+        continue;
+      }
+      logger.info('The database is reachable again');
+      await startQueue();
+      ready = true;
+      return;
+    }
+  };
   const http = await createHttpServer({ services, authenticator, logger, isReady: () => ready });
   let url = '';
 
@@ -157,13 +226,11 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       return url;
     },
     async start() {
-      await events.start();
-      await worker.start();
-      logger.info(
-        config.concurrency > 0
-          ? `Async workflow queue initialized with ${config.concurrency} workers`
-          : 'Async workflow queue initialized with 0 workers (API-only node: it stores and serves tasks but never runs them)',
-      );
+      // The usual order: the database answers, the queue starts, then the HTTP server listens.
+      // If the database is down, the server listens anyway (the API answers 503, /ready is
+      // false) and keeps trying; the queue starts once the database is back.
+      const migrated = await migrateIfReachable();
+      if (migrated) await startQueue();
       await http.listen({
         port: config.port,
         host: config.host,
@@ -171,18 +238,20 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       });
       const { port } = http.server.address() as AddressInfo;
       url = `http://127.0.0.1:${port}`;
-      ready = true;
       logger.info(
         { nodeId, host: config.host, database: database.kind },
         `Server listening on :${port}`,
       );
+      if (migrated) ready = true;
+      else startup = keepTrying();
     },
     stop() {
       stopping ??= (async () => {
         ready = false;
         shutdown.abort();
         logger.info('Shutting down: no new tasks are claimed; running tasks may finish');
-        await Promise.all([http.close(), worker.stop(config.shutdownTimeoutMs)]);
+        await startup?.catch(() => undefined);
+        await Promise.all([http.close(), worker.stop(config.shutdownTimeoutMs), retention?.stop()]);
         await events.stop();
         await database.close();
         logger.info('Shutdown complete');

@@ -80,6 +80,20 @@ const envSchema = z.object({
   RETRY_MAX_DELAY: seconds(300),
   /** Most tasks of one application running at once across the cluster; 0 for none. @default 0 */
   APP_CONCURRENCY_LIMIT: integer(0, 0, 1000),
+  /** Finished tasks older than this many hours are deleted; 0 keeps them forever. @default 0 */
+  RETENTION_HOURS: seconds(0),
+  /** Seconds between retention passes. @default 60 */
+  RETENTION_INTERVAL: positiveSeconds(60),
+  /** Tasks deleted per statement by retention. @default 500 */
+  RETENTION_BATCH: integer(500, 1, 100_000),
+  /** Enqueues per second allowed to each token (token bucket); 0 for no limit. @default 0 */
+  ENQUEUE_RATE_LIMIT: seconds(0),
+  /** Enqueues a token may make in a burst above the rate. @default 2 × ENQUEUE_RATE_LIMIT */
+  ENQUEUE_RATE_BURST: integer(0, 0, 1_000_000),
+  /** Origins allowed to call the API from a browser (CORS), comma-separated; none by default. */
+  CORS_ORIGINS: z.string().optional(),
+  /** Run steps as this user (name or uid) when the server runs as root. Recommended. */
+  STEP_USER: z.string().optional(),
   /** pino level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines; `auto` picks pretty on a terminal. @default auto */
@@ -101,6 +115,8 @@ export interface Config {
     killGraceMs: number;
     workDir: string;
     path: string;
+    /** User (name or uid) the steps run as; undefined: the server's own. */
+    user: string | undefined;
   };
   shutdownTimeoutMs: number;
   queue: {
@@ -113,6 +129,9 @@ export interface Config {
     defaultRetries: number;
     retry: { baseDelayMs: number; maxDelayMs: number };
   };
+  retention: { maxAgeMs: number; intervalMs: number; batchSize: number };
+  rateLimit: { perSecond: number; burst: number };
+  corsOrigins: string[];
   log: { level: z.infer<typeof envSchema>['LOG_LEVEL']; format: 'pretty' | 'json' };
 }
 
@@ -164,6 +183,7 @@ export function loadConfig(
       killGraceMs: e.STEP_KILL_GRACE * 1000,
       workDir: path.resolve(cwd, e.WORK_DIR ?? path.join(os.tmpdir(), 'innominatus-queue')),
       path: e.STEP_PATH ?? e.PATH,
+      user: e.STEP_USER,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     queue: {
@@ -176,6 +196,19 @@ export function loadConfig(
       defaultRetries: e.DEFAULT_RETRIES,
       retry: { baseDelayMs: e.RETRY_BASE_DELAY * 1000, maxDelayMs: e.RETRY_MAX_DELAY * 1000 },
     },
+    retention: {
+      maxAgeMs: e.RETENTION_HOURS * 3_600_000,
+      intervalMs: e.RETENTION_INTERVAL * 1000,
+      batchSize: e.RETENTION_BATCH,
+    },
+    rateLimit: {
+      perSecond: e.ENQUEUE_RATE_LIMIT,
+      burst: e.ENQUEUE_RATE_BURST || Math.max(1, Math.ceil(e.ENQUEUE_RATE_LIMIT * 2)),
+    },
+    corsOrigins: (e.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
     log: {
       level: e.LOG_LEVEL,
       format: e.LOG_FORMAT === 'auto' ? (options.isTTY ? 'pretty' : 'json') : e.LOG_FORMAT,

@@ -53,11 +53,29 @@ export function toTRPCError(error: unknown): TRPCError {
   });
 }
 
-export function errorResponse(error: TRPCError): { status: number; body: ErrorBody } {
+/** The `cause` of a TOO_MANY_REQUESTS error: when to try again. */
+export class RetryAfter extends Error {
+  override name = 'RetryAfter';
+  constructor(readonly seconds: number) {
+    super(`retry after ${seconds}s`);
+  }
+}
+
+/** Headers an error's answer carries: `Retry-After` for rate limits. */
+export function errorHeaders(error: TRPCError): Record<string, string> {
+  return error.cause instanceof RetryAfter ? { 'retry-after': String(error.cause.seconds) } : {};
+}
+
+export function errorResponse(error: TRPCError): {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+} {
   const details = problemsOf(error);
   const message = error.code === 'INTERNAL_SERVER_ERROR' ? 'Internal server error' : error.message;
   return {
     status: getHTTPStatusCodeFromError(error),
     body: { error: { code: error.code, message, ...(details ? { details } : {}) } },
+    headers: errorHeaders(error),
   };
 }

@@ -30,11 +30,14 @@ function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-export function parseTokenList(
-  text: string,
-  source: string,
-): { token: string; principal: Principal }[] {
-  const entries: { token: string; principal: Principal }[] = [];
+/** A token as configured: the secret and who it stands for. */
+export interface ConfiguredToken {
+  token: string;
+  principal: Omit<Principal, 'tokenId'>;
+}
+
+export function parseTokenList(text: string, source: string): ConfiguredToken[] {
+  const entries: ConfiguredToken[] = [];
   const items = text
     .split(/[,\n]/)
     .map((line) => line.replace(/#.*$/, '').trim())
@@ -65,7 +68,7 @@ export function isLoopback(host: string): boolean {
 }
 
 export function createAuthenticator(config: Config, logger: Logger): Authenticator {
-  const entries: { token: string; principal: Principal }[] = [];
+  const entries: ConfiguredToken[] = [];
   if (config.auth.tokens) entries.push(...parseTokenList(config.auth.tokens, 'API_TOKENS'));
   if (config.auth.tokensFile) {
     let text: string;
@@ -92,10 +95,10 @@ export function createAuthenticator(config: Config, logger: Logger): Authenticat
       `No API tokens configured: the development token '${DEV_TOKEN}' (user ${DEV_USER}) is enabled on loopback. Set API_TOKENS before exposing this server.`,
     );
   }
-  const table: TokenEntry[] = entries.map((e) => ({
-    hash: sha256(e.token),
-    principal: e.principal,
-  }));
+  const table: TokenEntry[] = entries.map((e) => {
+    const hash = sha256(e.token);
+    return { hash, principal: { ...e.principal, tokenId: hash.toString('hex').slice(0, 12) } };
+  });
   entries.length = 0; // drop the plain tokens
 
   return {

@@ -1,6 +1,7 @@
 // The HTTP server: Fastify with the REST routes, tRPC at /trpc, request ids, and one JSON error
 // shape for every failure, including Fastify's own (body too large, unsupported media type).
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import { TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, {
@@ -10,7 +11,7 @@ import Fastify, {
   type FastifyInstance,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { errorResponse, toTRPCError } from '../errors.js';
+import { errorHeaders, errorResponse, toTRPCError } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import type { Authenticator } from './auth.js';
 import { metricsRoute } from './metricsRoute.js';
@@ -45,6 +46,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     forceCloseConnections: 'idle',
   });
 
+  if (services.config.corsOrigins.length > 0) {
+    // Off unless CORS_ORIGINS names the browser origins allowed to call the API.
+    await app.register(cors, {
+      origin: services.config.corsOrigins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'idempotency-key',
+        'x-request-id',
+        'trpc-accept',
+      ],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
+  }
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -71,9 +88,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const trpcError = fromFastifyError(error) ?? toTRPCError(error);
-    const { status, body } = errorResponse(trpcError);
+    const { status, body, headers } = errorResponse(trpcError);
     if (status >= 500) request.log.error({ err: error, reqId: request.id }, 'request error');
-    return reply.status(status).send(body);
+    return reply.status(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
@@ -100,6 +117,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         services,
         auth: authenticator.authenticate(req.headers.authorization),
         source: 'trpc' as const,
+      }),
+      responseMeta: ({ errors }) => ({
+        headers: Object.assign({}, ...errors.map((e) => errorHeaders(e))) as Record<string, string>,
       }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {

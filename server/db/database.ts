@@ -29,6 +29,11 @@ export interface Database extends Queryable {
   ): Promise<() => Promise<void>>;
   /** Runs `fn` while holding a session-level advisory lock (no-op lock on PGlite: one process). */
   withAdvisoryLock<T>(key: number, fn: (db: Drizzle) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` only if the advisory lock is free, holding it meanwhile; resolves to undefined when
+   * another session holds it.
+   */
+  tryAdvisoryLock<T>(key: number, fn: (db: Queryable) => Promise<T>): Promise<T | undefined>;
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

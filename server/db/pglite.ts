@@ -49,6 +49,9 @@ export async function openPglite(dataDir: string): Promise<Database> {
     async withAdvisoryLock(_key, fn) {
       return fn(db);
     },
+    async tryAdvisoryLock(_key, fn) {
+      return fn({ query });
+    },
     async ping() {
       if (client.closed) throw new Error('PGlite is closed');
       await client.query('SELECT 1');

@@ -93,6 +93,27 @@ export function openPostgres(options: PostgresOptions): Database {
         client.release();
       }
     },
+    async tryAdvisoryLock(key, fn) {
+      const client = await pool.connect();
+      try {
+        const [row] = (
+          await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+            key,
+          ])
+        ).rows;
+        if (!row?.locked) return undefined;
+        try {
+          return await fn({
+            query: async <Row>(text: string, params?: readonly unknown[]) =>
+              (await client.query(text, params as unknown[] | undefined)).rows as Row[],
+          });
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]);
+        }
+      } finally {
+        client.release();
+      }
+    },
     async ping() {
       await pool.query('SELECT 1');
     },

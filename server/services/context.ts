@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { EventHub } from '../events/eventHub.js';
 import type { StatsFeed } from '../events/statsFeed.js';
+import type { RateLimiter } from '../api/rateLimit.js';
 import type { QueueMetrics } from '../metrics.js';
 import type { GoldenPaths } from '../workflow/goldenPaths.js';
 
@@ -14,6 +15,8 @@ export type Role = 'admin' | 'read';
 export interface Principal {
   user: string;
   role: Role;
+  /** A short, non-secret id of the token used (a hash prefix): for rate limits and logs. */
+  tokenId: string;
 }
 
 export interface QueueServices {
@@ -25,6 +28,7 @@ export interface QueueServices {
   events: EventHub;
   statsFeed: StatsFeed;
   metrics: QueueMetrics;
+  enqueueLimiter: RateLimiter;
   /** Aborted when the node shuts down; live streams end with it. */
   shutdown: AbortSignal;
   /** Tells the workers (this node's, and on PostgreSQL every node's) that a task is waiting. */

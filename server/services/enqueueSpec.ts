@@ -26,6 +26,7 @@ export async function enqueueSpec(
   services: QueueServices,
   request: EnqueueRequest,
 ): Promise<EnqueueResult> {
+  services.enqueueLimiter.take(request.principal.tokenId, request.principal.user);
   const goldenPathName = request.goldenPath ?? DEFAULT_GOLDEN_PATH;
   if (!goldenPathNameSchema.safeParse(goldenPathName).success) {
     throw badRequest(

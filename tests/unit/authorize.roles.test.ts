@@ -14,8 +14,14 @@ import { loadConfig } from '../../server/config.js';
 
 const anonymous: AuthResult = { kind: 'anonymous' };
 const invalid: AuthResult = { kind: 'invalid' };
-const admin: AuthResult = { kind: 'authenticated', principal: { user: 'alice', role: 'admin' } };
-const reader: AuthResult = { kind: 'authenticated', principal: { user: 'bob', role: 'read' } };
+const admin: AuthResult = {
+  kind: 'authenticated',
+  principal: { user: 'alice', role: 'admin', tokenId: 'a1' },
+};
+const reader: AuthResult = {
+  kind: 'authenticated',
+  principal: { user: 'bob', role: 'read', tokenId: 'b2' },
+};
 
 const openReads = loadConfig({}, { cwd: os.tmpdir() });
 const closedReads = loadConfig({ REQUIRE_AUTH_FOR_READS: 'true' }, { cwd: os.tmpdir() });
@@ -56,14 +62,14 @@ describe('authorizeSensitiveRead', () => {
   it('always needs a valid token, of either role', () => {
     expect(thrown(() => authorizeSensitiveRead(anonymous)).code).toBe('UNAUTHORIZED');
     expect(thrown(() => authorizeSensitiveRead(invalid)).code).toBe('UNAUTHORIZED');
-    expect(authorizeSensitiveRead(reader)).toEqual({ user: 'bob', role: 'read' });
-    expect(authorizeSensitiveRead(admin)).toEqual({ user: 'alice', role: 'admin' });
+    expect(authorizeSensitiveRead(reader)).toEqual({ user: 'bob', role: 'read', tokenId: 'b2' });
+    expect(authorizeSensitiveRead(admin)).toEqual({ user: 'alice', role: 'admin', tokenId: 'a1' });
   });
 });
 
 describe('authorizeWrite', () => {
   it('lets an admin token write, returning who it is', () => {
-    expect(authorizeWrite(admin)).toEqual({ user: 'alice', role: 'admin' });
+    expect(authorizeWrite(admin)).toEqual({ user: 'alice', role: 'admin', tokenId: 'a1' });
   });
 
   it('answers 401 without a valid token', () => {
