@@ -20,6 +20,7 @@ import { QueueMetrics } from './metrics.js';
 import { GOLDEN_PATHS_DIR } from './paths.js';
 import { CHANNELS, CoalescingNotifier } from './queue/channels.js';
 import type { ClaimedTask } from './queue/types.js';
+import { InsertBatcher } from './queue/insertBatcher.js';
 import { RetentionJob } from './queue/retention.js';
 import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
@@ -148,6 +149,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     shutdown: shutdown.signal,
     metrics,
     enqueueLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
+    inserter: new InsertBatcher(database),
     announceNewTask() {
       worker.wake();
       notifier?.signal();

@@ -65,3 +65,48 @@ export async function insertTask(db: Queryable, task: NewTask): Promise<Inserted
 function toInserted(row: Row, created: boolean): InsertedTask {
   return { taskId: row.task_id, appName: row.app_name, goldenPath: row.golden_path, created };
 }
+
+// Many tasks in one statement and one commit. Each row's task id embeds its own nanosecond
+// stamp, which is how the returned rows are matched back to the tasks.
+const INSERT_MANY = `
+WITH v AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::text[], $8::text[], $9::int[], $10::int[])
+    WITH ORDINALITY AS v(nanos, app_name, workflow_name, golden_path, spec, steps, metadata,
+                         created_by, priority, max_attempts, ord)
+), n AS (
+  SELECT v.*, nextval('queue_tasks_id_seq') AS id FROM v ORDER BY ord
+)
+INSERT INTO queue_tasks (id, task_id, app_name, workflow_name, golden_path, spec, steps, metadata,
+                         created_by, priority, max_attempts)
+SELECT id, 'task-' || nanos || '-' || id, app_name, workflow_name, golden_path, spec::jsonb,
+       steps::jsonb, metadata::jsonb, created_by, priority, max_attempts
+FROM n ORDER BY ord
+RETURNING task_id`;
+
+/** Inserts tasks without idempotency keys; the result is in the order of `tasks`. */
+export async function insertTasks(
+  db: Queryable,
+  tasks: readonly NewTask[],
+): Promise<InsertedTask[]> {
+  if (tasks.length === 1) return [await insertTask(db, tasks[0]!)];
+  const nanos = tasks.map(() => unixNanos().toString());
+  const rows = await db.query<{ task_id: string }>(INSERT_MANY, [
+    nanos,
+    tasks.map((t) => t.appName),
+    tasks.map((t) => t.workflowName),
+    tasks.map((t) => t.goldenPath),
+    tasks.map((t) => JSON.stringify(t.spec)),
+    tasks.map((t) => JSON.stringify(t.steps)),
+    tasks.map((t) => JSON.stringify(t.metadata)),
+    tasks.map((t) => t.createdBy),
+    tasks.map((t) => t.priority),
+    tasks.map((t) => t.maxAttempts),
+  ]);
+  const byNanos = new Map(rows.map((r) => [r.task_id.split('-')[1], r.task_id]));
+  return tasks.map((task, i) => {
+    const taskId = byNanos.get(nanos[i]);
+    if (!taskId) throw new Error('a batch insert returned fewer rows than it was given');
+    return { taskId, appName: task.appName, goldenPath: task.goldenPath, created: true };
+  });
+}

@@ -7,6 +7,7 @@ import type { EventHub } from '../events/eventHub.js';
 import type { StatsFeed } from '../events/statsFeed.js';
 import type { RateLimiter } from '../api/rateLimit.js';
 import type { QueueMetrics } from '../metrics.js';
+import type { InsertBatcher } from '../queue/insertBatcher.js';
 import type { GoldenPaths } from '../workflow/goldenPaths.js';
 
 export type Role = 'admin' | 'read';
@@ -29,6 +30,8 @@ export interface QueueServices {
   statsFeed: StatsFeed;
   metrics: QueueMetrics;
   enqueueLimiter: RateLimiter;
+  /** Inserts new tasks, batching those that arrive together. */
+  inserter: InsertBatcher;
   /** Aborted when the node shuts down; live streams end with it. */
   shutdown: AbortSignal;
   /** Tells the workers (this node's, and on PostgreSQL every node's) that a task is waiting. */

@@ -5,6 +5,7 @@ import { DEFAULT_GOLDEN_PATH, type EnqueueResponse, type TaskSource } from '../.
 import { goldenPathNameSchema, type ScoreSpec } from '../../shared/spec.js';
 import { badRequest, toTRPCError } from '../errors.js';
 import { insertTask } from '../queue/insertTask.js';
+import type { NewTask } from '../queue/types.js';
 import type { Principal, QueueServices } from './context.js';
 
 export interface EnqueueRequest {
@@ -45,7 +46,7 @@ export async function enqueueSpec(
   const retries = workflow.retries ?? services.config.queue.defaultRetries;
   let inserted;
   try {
-    inserted = await insertTask(services.database, {
+    const task: NewTask = {
       appName: request.spec.metadata.name,
       goldenPath: goldenPath.name,
       workflowName: `golden-path-${goldenPath.name}`,
@@ -56,7 +57,12 @@ export async function enqueueSpec(
       priority: request.priority ?? 0,
       maxAttempts: 1 + retries,
       idempotencyKey: request.idempotencyKey,
-    });
+    };
+    // Keyed enqueues go alone (they look for an earlier task); the rest share statements.
+    inserted =
+      task.idempotencyKey === undefined
+        ? await services.inserter.insert(task)
+        : await insertTask(services.database, task);
   } catch (error) {
     throw toTRPCError(error);
   }
