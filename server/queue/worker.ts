@@ -226,7 +226,14 @@ export class QueueWorker {
       }
       this.executing.delete(task.id);
       this.wake(); // the slot is free before the result is stored
-      await this.store({ id: task.id, taskId: task.taskId, attempt: task.attempt, outcome }, task);
+      try {
+        await this.store(
+          { id: task.id, taskId: task.taskId, attempt: task.attempt, outcome },
+          task,
+        );
+      } catch (error) {
+        this.log.error({ err: error, taskId: task.taskId }, 'could not record the end of a task');
+      }
     });
   }
 
