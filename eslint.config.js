@@ -38,6 +38,7 @@ export default tseslint.config(
     files: [
       'server/config.ts',
       'server/index.ts',
+      'server/db/migrateCli.ts',
       'tests/**',
       'bench/**',
       'client/cli/**',

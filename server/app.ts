@@ -216,7 +216,13 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       return;
     }
   };
-  const http = await createHttpServer({ services, authenticator, logger, isReady: () => ready });
+  const http = await createHttpServer({
+    services,
+    authenticator,
+    logger,
+    isReady: () => ready,
+    isClosing: () => shutdown.signal.aborted,
+  });
   let url = '';
 
   return {

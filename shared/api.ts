@@ -83,3 +83,10 @@ export const healthSchema = z.object({
   }),
 });
 export type Health = z.infer<typeof healthSchema>;
+
+/** GET /ready: up, and neither starting nor draining. */
+export const readinessSchema = z.object({
+  ready: z.boolean(),
+  database: healthSchema.shape.database,
+});
+export type Readiness = z.infer<typeof readinessSchema>;

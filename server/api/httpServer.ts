@@ -24,6 +24,8 @@ export interface HttpServerOptions {
   authenticator: Authenticator;
   logger: Logger;
   isReady: () => boolean;
+  /** True once the node has begun to shut down: new requests get a 503. */
+  isClosing: () => boolean;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -42,7 +44,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    return503OnClosing: true,
+    // Our own 503 while closing (below), in the one error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 
@@ -64,6 +67,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   }
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (options.isClosing()) {
+      const { status, body } = errorResponse(
+        new TRPCError({
+          code: 'SERVICE_UNAVAILABLE',
+          message: 'This node is shutting down; try another.',
+        }),
+      );
+      return reply.status(status).header('connection', 'close').send(body);
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     const status = reply.statusCode;

@@ -14,16 +14,15 @@ import {
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
 import {
-  activeTaskSchema,
   activeTasksSchema,
   enqueueResponseSchema,
   healthSchema,
+  readinessSchema,
   idempotencyKeySchema,
   prioritySchema,
   queueStatsSchema,
-  taskMetadataSchema,
 } from '../../shared/api.js';
-import { errorBodySchema, fieldProblemSchema } from '../../shared/errors.js';
+import { errorBodySchema } from '../../shared/errors.js';
 import { taskEventSchema } from '../../shared/events.js';
 import { goldenPathNameSchema, scoreSpecSchema } from '../../shared/spec.js';
 import {
@@ -34,18 +33,10 @@ import {
   taskListSchema,
   taskLogsInputSchema,
   taskLogsSchema,
-  taskStepSchema,
-  taskSummarySchema,
 } from '../../shared/tasks.js';
 import { taskStatusSchema } from '../../shared/taskStatus.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { JSON_TYPES, YAML_TYPES } from './specBody.js';
-
-/** The body of GET /ready; the route builds it from the health check's `database`. */
-const readinessSchema = z.object({
-  ready: z.boolean(),
-  database: healthSchema.shape.database,
-});
 
 const taskPath = z.object({ id: taskIdSchema.meta({ description: 'The task id.' }) });
 
@@ -424,20 +415,16 @@ function buildDocument() {
           description: 'A token from API_TOKENS or API_TOKENS_FILE (`token:user[:role]`).',
         },
       },
-      // Named here, each shared schema becomes one component that every use refers to.
+      // Named here, each shared schema becomes one component that every use refers to. Their
+      // parts stay inline: a part named too would get an input and an `…Output` twin.
       schemas: {
         ErrorBody: errorBodySchema,
-        FieldProblem: fieldProblemSchema,
         ScoreSpec: scoreSpecSchema,
         EnqueueResponse: enqueueResponseSchema,
         QueueStats: queueStatsSchema,
         TaskStatus: taskStatusSchema,
-        TaskMetadata: taskMetadataSchema,
-        ActiveTask: activeTaskSchema,
         ActiveTasks: activeTasksSchema,
-        TaskSummary: taskSummarySchema,
         TaskList: taskListSchema,
-        TaskStep: taskStepSchema,
         TaskDetail: taskDetailSchema,
         TaskLogs: taskLogsSchema,
         TaskAction: taskActionSchema,

@@ -3,7 +3,7 @@
 // gets the same JSON error.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { idempotencyKeySchema, prioritySchema } from '../../shared/api.js';
+import { idempotencyKeySchema, prioritySchema, type Readiness } from '../../shared/api.js';
 import { describeZodError, summarizeProblems } from '../../shared/errors.js';
 import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
@@ -14,6 +14,7 @@ import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueRea
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import type { Authenticator } from './auth.js';
 import { authorizeRead, authorizeSensitiveRead, authorizeWrite } from './authorize.js';
+import { openApiJson } from './openapi.js';
 import { sendEventStream } from './sseStream.js';
 import { decodeBody, JSON_TYPES, parseSpecText, SPEC_TYPES, validateSpec } from './specBody.js';
 
@@ -46,8 +47,13 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
   app.get('/ready', async (_request, reply) => {
     const health = await checkHealth(services);
     const ready = health.status === 'ok' && options.isReady();
-    return reply.status(ready ? 200 : 503).send({ ready, database: health.database });
+    const body: Readiness = { ready, database: health.database };
+    return reply.status(ready ? 200 : 503).send(body);
   });
+
+  app.get('/api/openapi.json', (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(openApiJson()),
+  );
 
   app.post('/api/specs', async (request, reply) => {
     const principal = authorizeWrite(auth(request));
