@@ -1,6 +1,8 @@
 // The HTTP server: Fastify with the REST routes, tRPC at /trpc, request ids, and one JSON error
 // shape for every failure, including Fastify's own (body too large, unsupported media type).
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import cors from '@fastify/cors';
 import { TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
@@ -8,6 +10,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyError,
+  type FastifyReply,
   type FastifyInstance,
 } from 'fastify';
 import type { Logger } from 'pino';
@@ -47,6 +50,29 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     // Our own 503 while closing (below), in the one error shape.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Long enough for any task id, so a bad one gets our 400 rather than Fastify's 414.
+    maxParamLength: 256,
+    // A URL that cannot be decoded, or a parameter longer still: the one error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const { status, body } = errorResponse(
+        new TRPCError({
+          code: 'BAD_REQUEST',
+          message:
+            error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? 'A path parameter is too long.'
+              : 'The URL cannot be decoded (a malformed %-escape).',
+        }),
+      );
+      // No route, so no onResponse hook: log the refusal here.
+      request.log.info(
+        { reqId: request.id, method: request.method, url: request.url, status, code: error.code },
+        'request refused',
+      );
+      void (reply as unknown as FastifyReply).status(status).send(body);
+    },
+    // Requests Node cannot even parse (a 64 KB header, a NUL in a header). Fastify's default
+    // logs the raw packet at trace level — Authorization header included. Log the code only.
+    clientErrorHandler: answerClientError(options.logger),
   });
 
   if (services.config.corsOrigins.length > 0) {
@@ -141,6 +167,32 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);
   return app;
+}
+
+function answerClientError(logger: Logger) {
+  return (error: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = tooLarge ? 431 : timeout ? 408 : 400;
+    logger.debug({ code: error.code, status }, 'unparsable request refused');
+    const body = JSON.stringify({
+      error: {
+        code: tooLarge ? 'REQUEST_HEADER_FIELDS_TOO_LARGE' : timeout ? 'TIMEOUT' : 'BAD_REQUEST',
+        message: tooLarge
+          ? 'The request headers are larger than the server accepts.'
+          : timeout
+            ? 'The request took too long to arrive.'
+            : 'The request is not valid HTTP.',
+      },
+    });
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
 }
 
 /** Fastify's own errors, as TRPCErrors with a message a caller can act on. */

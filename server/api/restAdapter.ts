@@ -60,7 +60,7 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     const query = request.query as Query;
     const contentType = request.headers['content-type']?.toLowerCase() ?? '';
     const format = JSON_TYPES.some((t) => contentType.startsWith(t)) ? 'json' : 'yaml';
-    const spec = validateSpec(parseSpecText(decodeBody(request.body as Buffer), format));
+    const spec = validateSpec(parseSpecText(decodeBody(request.body), format));
     const priority = single(query.priority, 'priority');
     const idempotencyKey = single(request.headers['idempotency-key'], 'Idempotency-Key');
     const result = await enqueueSpec(services, {
@@ -71,7 +71,9 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
           ? undefined
           : parse(idempotencyKeySchema, idempotencyKey, 'Idempotency-Key'),
       priority:
-        priority === undefined ? undefined : parse(prioritySchema, Number(priority), 'priority'),
+        priority === undefined
+          ? undefined
+          : parse(prioritySchema, wholeNumber(priority), 'priority'),
       principal,
       source: 'api',
     });
@@ -97,7 +99,7 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
       {
         status: single(query.status, 'status'),
         app: single(query.app, 'app'),
-        limit: limit === undefined ? undefined : Number(limit),
+        limit: limit === undefined ? undefined : wholeNumber(limit),
         cursor: single(query.cursor, 'cursor'),
       },
       'query',
@@ -117,7 +119,7 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     return getTaskLogs(
       services,
       taskId(request),
-      offset === undefined ? 0 : parse(taskListOffset, Number(offset), 'offset'),
+      offset === undefined ? 0 : parse(taskListOffset, wholeNumber(offset), 'offset'),
     );
   });
 
@@ -154,6 +156,11 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
 }
 
 const taskListOffset = z.int('must be a whole number').min(0, 'must not be negative');
+
+/** Decimal digits (and a sign) only: `''`, `0x10` or `1e2` stay strings, which the schema refuses. */
+function wholeNumber(value: string): number | string {
+  return /^-?\d{1,15}$/.test(value) ? Number(value) : value;
+}
 
 function single(value: string | string[] | undefined, name: string): string | undefined {
   if (Array.isArray(value)) throw badRequest(`Give ${name} once, not ${value.length} times.`);

@@ -20,12 +20,24 @@ import { enqueueSpec } from '../services/enqueueSpec.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
-import { authedReadProcedure, readProcedure, router, writeProcedure } from './trpc.js';
+import { checkSpecShape } from './specBody.js';
+import { authedReadProcedure, middleware, readProcedure, router, writeProcedure } from './trpc.js';
+
+/**
+ * The checks REST bodies get after parsing (prototype keys, NUL characters, depth), on the raw
+ * tRPC input before its schema copies the object — a `__proto__` key would be gone by then.
+ */
+const specShapeGuard = middleware(async ({ getRawInput, next }) => {
+  const spec = ((await getRawInput()) as { spec?: unknown } | null)?.spec;
+  if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) checkSpecShape(spec);
+  return next();
+});
 
 const taskInput = z.strictObject({ taskId: taskIdSchema });
 
 export const appRouter = router({
   enqueueSpec: writeProcedure
+    .use(specShapeGuard)
     .input(enqueueSpecInputSchema)
     .output(enqueueResponseSchema)
     .mutation(async ({ ctx, input }) => {

@@ -14,8 +14,11 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_DEPTH = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function decodeBody(body: Buffer): string {
-  if (body.length === 0) throw badRequest('The request body is empty: send a Score spec.');
+/** `body` is what the content-type parser gave: a Buffer, or nothing when there was no body. */
+export function decodeBody(body: unknown): string {
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    throw badRequest('The request body is empty: send a Score spec.');
+  }
   try {
     return utf8.decode(body);
   } catch {
@@ -38,6 +41,8 @@ export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
             uniqueKeys: true,
             merge: false,
             prettyErrors: true,
+            // Warnings (unknown tags, directives) would reach stderr with the client's text.
+            logLevel: 'error',
           });
   } catch (error) {
     const reason =
@@ -48,7 +53,7 @@ export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
       `The request body is not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${reason}`,
     );
   }
-  checkShape(value);
+  checkSpecShape(value);
   return value;
 }
 
@@ -59,7 +64,12 @@ export function validateSpec(value: unknown): ScoreSpec {
   throw badRequest(`Invalid Score spec: ${summarizeProblems(problems)}`, problems);
 }
 
-function checkShape(value: unknown): void {
+/**
+ * Refuses what no schema should have to think about: a root that is not a mapping, keys that
+ * could reach a prototype, NUL characters (PostgreSQL refuses them), nesting deeper than 64.
+ * Runs on REST bodies after parsing and on tRPC input before its schema (see rawSpecGuard).
+ */
+export function checkSpecShape(value: unknown): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest(
       'The request body must be a Score spec: a mapping with apiVersion, metadata and containers.',
@@ -92,13 +102,17 @@ function checkShape(value: unknown): void {
   }
 }
 
-/** Deepest indentation a spec line may have; block nesting needs a column per level at least. */
-const MAX_INDENT = 256;
+/**
+ * Limits of the scan before parsing: far above any real spec, far below where the YAML parser's
+ * recursion gets dangerous (it handles 700 levels; thousands have crashed it).
+ */
+const MAX_TEXT_NESTING = 300;
+const MAX_INDENT = 300;
 
 /**
- * Refuses text whose flow collections ([ {) nest deeper than MAX_DEPTH, or whose lines are
- * indented more than MAX_INDENT columns. Brackets inside quotes are counted too: a spec that
- * needs 64 nested brackets in a string is not one we need to accept.
+ * Refuses text with more than MAX_TEXT_NESTING unclosed brackets ([ {), or with a line indented
+ * more than MAX_INDENT columns. Brackets inside strings count too; the limit is high enough that
+ * no real spec reaches it. The precise depth limit (64) is checked after parsing.
  */
 function checkNesting(text: string): void {
   let depth = 0;
@@ -107,9 +121,9 @@ function checkNesting(text: string): void {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x5b || c === 0x7b) {
-      // The top-level mapping's own bracket does not count as a level.
-      if (++depth > MAX_DEPTH + 1)
+      if (++depth > MAX_TEXT_NESTING) {
         throw badRequest(`The spec is nested more than ${MAX_DEPTH} levels deep.`);
+      }
     } else if (c === 0x5d || c === 0x7d) {
       depth = Math.max(0, depth - 1);
     }

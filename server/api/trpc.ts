@@ -33,6 +33,7 @@ const t = initTRPC.context<Context>().create({
 });
 
 export const router = t.router;
+export const middleware = t.middleware;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Reads: open unless REQUIRE_AUTH_FOR_READS; a token that is sent must be valid. */
