@@ -15,9 +15,20 @@ export default defineConfig({
   test: {
     projects: [
       { test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
-      { test: { ...shared, name: 'pglite', include: integration, env: { TEST_BACKEND: 'pglite' } } },
+      {
+        test: { ...shared, name: 'pglite', include: integration, env: { TEST_BACKEND: 'pglite' } },
+      },
       ...(onPostgres
-        ? [{ test: { ...shared, name: 'postgres', include: integration, env: { TEST_BACKEND: 'postgres' } } }]
+        ? [
+            {
+              test: {
+                ...shared,
+                name: 'postgres',
+                include: integration,
+                env: { TEST_BACKEND: 'postgres' },
+              },
+            },
+          ]
         : []),
     ],
     coverage: {
