@@ -62,6 +62,7 @@ describe('validateSpec', () => {
           details: [{ path: 'containers.web.image', message: 'is required' }],
         },
       },
+      headers: {},
     });
   });
 
