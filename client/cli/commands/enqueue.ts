@@ -1,0 +1,87 @@
+// `enqueue <file>`: sends a Score spec; with --wait, shows the task's steps and output as they
+// run and exits with its outcome.
+import type { Command } from 'commander';
+import type { EnqueueResponse, ScoreSpec } from '../../index.js';
+import { action, type CliContext } from '../action.js';
+import { integerIn } from '../argParsers.js';
+import { EXIT, exitCodeForStatus, type ExitCode } from '../exitCodes.js';
+import { untilInterrupted } from '../interrupt.js';
+import { readSpecFile } from '../specFile.js';
+import { followTask } from '../taskFollower.js';
+import { outcomeLine, progressView } from '../taskViews.js';
+
+interface EnqueueOptions {
+  goldenPath?: string;
+  priority?: number;
+  idempotencyKey?: string;
+  wait?: boolean;
+}
+
+export function registerEnqueue(program: Command): void {
+  program
+    .command('enqueue')
+    .description('enqueue the workflow of a Score spec (YAML or JSON; - reads stdin)')
+    .argument('<file>', 'the Score spec, e.g. test-score.yaml')
+    .option('--golden-path <name>', "golden path to run (default: the server's, deploy-app)")
+    .option('--priority <n>', 'higher runs first, -1000..1000 (default: 0)', integerIn(-1000, 1000))
+    .option('--idempotency-key <key>', 'the same key returns the same task for 24 hours')
+    .option(
+      '--wait',
+      'follow the task: show its steps and output; exit 0 completed, 1 failed, 2 cancelled',
+    )
+    .addHelpText(
+      'after',
+      `
+With --json: the server's answer ({"message", "application", "task_id", "status"}); with
+--wait --json: {"enqueued": <that answer>, "task": <the finished task>}.`,
+    )
+    .action(action<[string], EnqueueOptions>(enqueue, { fieldPrefix: 'spec.', subject: 'spec' }));
+}
+
+async function enqueue(
+  ctx: CliContext,
+  [file]: [string],
+  options: EnqueueOptions,
+): Promise<ExitCode> {
+  const spec = await readSpecFile(file);
+  const response = await ctx.client.enqueueSpec({
+    // The server checks every rule and names each failing field.
+    spec: spec as ScoreSpec,
+    goldenPath: options.goldenPath,
+    priority: options.priority,
+    idempotencyKey: options.idempotencyKey,
+  });
+  if (!options.wait) {
+    if (ctx.json) ctx.out.line(JSON.stringify(response, null, 2));
+    else printEnqueued(ctx, response, true);
+    return EXIT.ok;
+  }
+  if (!ctx.json) printEnqueued(ctx, response, false);
+  return waitForTask(ctx, response);
+}
+
+function printEnqueued(ctx: CliContext, response: EnqueueResponse, hint: boolean): void {
+  const c = ctx.out.color;
+  ctx.out.line(
+    `${c.green('✔')} ${response.message}: ${c.bold(response.task_id)} (${response.application})`,
+  );
+  if (hint) ctx.out.line(c.dim(`  follow it: innominatus-queue logs --follow ${response.task_id}`));
+}
+
+async function waitForTask(ctx: CliContext, response: EnqueueResponse): Promise<ExitCode> {
+  const taskId = response.task_id;
+  // JSON lines of the events would go to stdout; --json keeps stdout for the one final document.
+  const view = ctx.json ? () => undefined : progressView(ctx.out, taskId);
+  const follow = followTask(ctx.client, taskId, view);
+  const result = await untilInterrupted(follow.finished);
+  if (result === 'interrupted') {
+    follow.stop();
+    ctx.err.line(
+      `Stopped waiting; task ${taskId} goes on. Follow it again: innominatus-queue logs --follow ${taskId}`,
+    );
+    return EXIT.interrupted;
+  }
+  if (ctx.json) ctx.out.line(JSON.stringify({ enqueued: response, task: result }, null, 2));
+  else ctx.out.line(outcomeLine(result, ctx.out));
+  return exitCodeForStatus(result.status);
+}
