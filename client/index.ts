@@ -12,7 +12,7 @@ import type { AppRouter } from '../server/api/router.js';
 import type { ActiveTasks, EnqueueResponse, EnqueueSpecInput, QueueStats } from '../shared/api.js';
 import type { TaskEvent } from '../shared/events.js';
 import type { TaskAction, TaskDetail, TaskList, TaskListInput, TaskLogs } from '../shared/tasks.js';
-import { type QueueClientError, toQueueClientError } from './errors.js';
+import { QueueClientError, toQueueClientError } from './errors.js';
 
 export { QueueClientError, type QueueErrorCode } from './errors.js';
 export type { AppRouter };
@@ -36,6 +36,11 @@ export interface QueueClientOptions {
   retries?: number;
   /** A custom fetch (tests, proxies). @default globalThis.fetch */
   fetch?: typeof globalThis.fetch;
+  /**
+   * Connection attempts a subscription makes in a row, without getting through, before it ends
+   * with a NETWORK_ERROR. @default 5
+   */
+  connectAttempts?: number;
 }
 
 export interface Subscription {
@@ -45,7 +50,7 @@ export interface Subscription {
 export interface SubscriptionHandlers<T> {
   onData: (value: T) => void;
   onError?: (error: QueueClientError) => void;
-  /** The stream ended on the server's side (a task's stream ends when the task does). */
+  /** The server ended the stream (a task's stream ends when the task does); not called after unsubscribe(). */
   onComplete?: () => void;
 }
 
@@ -66,10 +71,17 @@ export interface QueueClient {
 
 const RETRY_DELAYS_MS = [200, 1_000, 3_000];
 
+/** What tRPC reports of a subscription's connection (structurally; its type is internal). */
+interface ConnectionState {
+  state: 'idle' | 'connecting' | 'pending';
+  error: unknown;
+}
+
 export function createQueueClient(options: QueueClientOptions): QueueClient {
   const url = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const retries = options.retries ?? 2;
+  const connectAttempts = options.connectAttempts ?? 5;
   const baseFetch = options.fetch ?? globalThis.fetch;
   const authorization = (): Record<string, string> =>
     options.token ? { authorization: `Bearer ${options.token}` } : {};
@@ -112,19 +124,63 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
     }
   }
 
+  /**
+   * Runs a subscription. The link reconnects by itself after a dropped stream; a stream that
+   * cannot connect `connectAttempts` times in a row ends with a NETWORK_ERROR instead of retrying
+   * unseen forever. `onComplete` reports the server ending the stream, not `unsubscribe()`.
+   */
   function subscription<T>(
     start: (callbacks: {
       onData: (value: T) => void;
       onError: (error: TRPCClientError<AppRouter>) => void;
       onComplete: () => void;
+      onConnectionStateChange: (state: ConnectionState) => void;
     }) => { unsubscribe(): void },
     handlers: SubscriptionHandlers<T>,
   ): Subscription {
-    return start({
-      onData: handlers.onData,
-      onError: (error) => handlers.onError?.(toQueueClientError(error, url)),
-      onComplete: () => handlers.onComplete?.(),
+    let ended = false;
+    let failures = 0;
+    const end = () => {
+      ended = true;
+      inner.unsubscribe();
+    };
+    const inner = start({
+      onData: (value) => {
+        failures = 0;
+        handlers.onData(value);
+      },
+      onError: (error) => {
+        if (ended) return;
+        ended = true;
+        handlers.onError?.(toQueueClientError(error, url));
+      },
+      onComplete: () => {
+        if (ended) return;
+        ended = true;
+        handlers.onComplete?.();
+      },
+      onConnectionStateChange: (state) => {
+        if (state.state === 'pending') failures = 0;
+        if (state.state !== 'connecting' || !state.error || ended) return;
+        failures += 1;
+        if (failures >= connectAttempts) {
+          const error = toQueueClientError(state.error, url);
+          end();
+          handlers.onError?.(
+            error.isNetworkError
+              ? error
+              : new QueueClientError(
+                  `Cannot reach the queue server at ${url}: ${error.message}`,
+                  'NETWORK_ERROR',
+                  undefined,
+                  undefined,
+                  { cause: error },
+                ),
+          );
+        }
+      },
     });
+    return { unsubscribe: end };
   }
 
   return {

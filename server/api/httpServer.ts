@@ -51,7 +51,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     // Long enough for any task id, so a bad one gets our 400 rather than Fastify's 414.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // A URL that cannot be decoded, or a parameter longer still: the one error shape too.
     frameworkErrors: (error, request, reply) => {
       const { status, body } = errorResponse(

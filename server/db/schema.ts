@@ -47,6 +47,11 @@ export const queueTasks = pgTable(
     maxAttempts: integer('max_attempts').notNull().default(1),
     /** Times the task was taken back from a node that died; bounded separately from failures. */
     lostCount: integer('lost_count').notNull().default(0),
+    /**
+     * Attempts (not counting lost ones) made before the last manual retry: each manual retry
+     * grants a fresh `max_attempts`.
+     */
+    attemptBase: integer('attempt_base').notNull().default(0),
     /** Not claimed before this time (retry backoff). */
     runAt: timestamptz('run_at').notNull().defaultNow(),
     enqueuedAt: timestamptz('enqueued_at').notNull().defaultNow(),

@@ -38,13 +38,13 @@ export async function requestCancel(
   return status ? { kind: 'finished', status } : { kind: 'not-found' };
 }
 
-// A manual retry gives the task as many attempts as it had at first: max_attempts grows by the
-// attempts it used up. Attempt numbers keep counting, so every attempt's records stay apart.
+// A manual retry gives the task as many attempts as it had at first: the attempts used so far
+// become its base. Attempt numbers keep counting, so every attempt's records stay apart.
 const RETRY = `
 UPDATE queue_tasks
 SET status = 'pending', run_at = now(), started_at = NULL, completed_at = NULL,
     error_message = NULL, cancel_requested_at = NULL, locked_by = NULL, lease_expires_at = NULL,
-    max_attempts = max_attempts + (attempts - lost_count)
+    attempt_base = attempts - lost_count
 WHERE task_id = $1 AND status IN ('failed', 'cancelled')
 RETURNING id`;
 

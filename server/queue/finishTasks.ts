@@ -26,14 +26,14 @@ export interface RetryPolicy {
 
 // Evaluated on the row as locked by the UPDATE, so a cancel request that lands meanwhile wins.
 const RETRY = `(v.outcome = 'failed' AND t.cancel_requested_at IS NULL
-  AND t.attempts - t.lost_count < t.max_attempts)`;
+  AND t.attempts - t.lost_count - t.attempt_base < t.max_attempts)`;
 
 const FINISH = `
 UPDATE queue_tasks t
 SET status = CASE WHEN ${RETRY} THEN 'pending' ELSE v.outcome END,
     completed_at = CASE WHEN ${RETRY} THEN NULL ELSE now() END,
     run_at = CASE WHEN ${RETRY}
-      THEN now() + least($7::float8, $6::float8 * power(2, t.attempts - t.lost_count - 1))
+      THEN now() + least($7::float8, $6::float8 * power(2, t.attempts - t.lost_count - t.attempt_base - 1))
                    * (0.5 + random() / 2) * interval '1 millisecond'
       ELSE t.run_at END,
     error_message = v.error,

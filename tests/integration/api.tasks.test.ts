@@ -170,6 +170,19 @@ describe('retries', () => {
   });
 });
 
+describe('manual retries', () => {
+  it('each manual retry grants the attempts the task had at first, no more', async () => {
+    const { task_id } = await client.enqueueSpec({ spec: spec('budget-app', ['exit 1'], 1) });
+    expect((await finished(task_id)).attempts).toBe(2);
+    for (const expected of [4, 6]) {
+      await client.retryTask(task_id);
+      const task = await finished(task_id);
+      expect(task.status).toBe('failed');
+      expect(task.attempts).toBe(expected);
+    }
+  });
+});
+
 describe('cancellation', () => {
   it('cancels a running task: its process group is stopped and it ends cancelled', async () => {
     const pidFile = `/tmp/queue-cancel-${Date.now()}`;
@@ -321,5 +334,16 @@ describe('live updates', () => {
     const error = await offline.queueStats().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueueClientError);
     expect((error as QueueClientError).code).toBe('NETWORK_ERROR');
+  });
+});
+
+describe('subscriptions against an unreachable server', () => {
+  it('end with a network error instead of retrying unseen forever', async () => {
+    const offline = createQueueClient({ url: 'http://127.0.0.1:9', connectAttempts: 2 });
+    const error = await new Promise<QueueClientError>((resolve) => {
+      offline.onStats({ onData: () => undefined, onError: resolve });
+    });
+    expect(error.code).toBe('NETWORK_ERROR');
+    expect(error.message).toContain('http://127.0.0.1:9');
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "queue_tasks" ADD COLUMN "attempt_base" integer DEFAULT 0 NOT NULL;
