@@ -53,7 +53,9 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
   const waitForLog = (pattern: RegExp, timeoutMs = 30_000) =>
     waitFor(() => lines().find((l) => typeof l.msg === 'string' && pattern.test(l.msg)), {
       timeoutMs,
-      what: `log line ${pattern} (output so far: ${out.slice(-2000)})`,
+      what: `log line ${pattern}`,
+    }).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message} (output: ${out.slice(-2000)})`);
     });
   const port = async () =>
     Number(/:(\d+)$/.exec((await waitForLog(/^Server listening on :\d+$/)).msg)![1]);
