@@ -6,7 +6,7 @@ import drizzle from 'eslint-plugin-drizzle';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'data/', 'node_modules/', 'drizzle/', 'bench/results/'] },
+  { ignores: ['**/dist/', 'coverage/', 'data/', 'node_modules/', 'drizzle/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

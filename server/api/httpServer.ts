@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { errorHeaders, errorResponse, toTRPCError } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import type { Authenticator } from './auth.js';
+import { dashboard } from './dashboard.js';
 import { metricsRoute } from './metricsRoute.js';
 import { restAdapter } from './restAdapter.js';
 import { appRouter, type AppRouter } from './router.js';
@@ -166,6 +167,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       },
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);
+  await app.register(dashboard);
   return app;
 }
 
@@ -219,10 +221,28 @@ function fromFastifyError(error: FastifyError): TRPCError | undefined {
         code: 'BAD_REQUEST',
         message: 'The Content-Length header does not match the body.',
       });
-    default:
-      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-        return new TRPCError({ code: 'BAD_REQUEST', message: error.message });
-      }
-      return undefined;
+    default: {
+      const status = error.statusCode ?? 0;
+      if (status < 400 || status >= 500) return undefined;
+      // Keep the status a plugin chose (a refused static path is 403, a missing file 404).
+      return new TRPCError({
+        code: CLIENT_ERROR_CODES[status] ?? 'BAD_REQUEST',
+        message: error.message,
+      });
+    }
   }
 }
+
+const CLIENT_ERROR_CODES: Partial<Record<number, TRPCError['code']>> = {
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  408: 'TIMEOUT',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+};

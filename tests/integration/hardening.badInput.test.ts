@@ -1104,6 +1104,13 @@ const corpus: Entry[] = [
     message: new RegExp(`No route ${method} ${path.replace(/\//g, '\\/')}$`),
   })),
   {
+    name: 'a dashboard path the static server refuses keeps its 403',
+    request: { method: 'GET', path: '/assets/%00', contentType: null },
+    status: 403,
+    code: 'FORBIDDEN',
+    message: /Forbidden/,
+  },
+  {
     name: 'GET on the tRPC enqueue mutation',
     request: { method: 'GET', path: '/trpc/enqueueSpec', contentType: null },
     status: 405,
