@@ -1,0 +1,102 @@
+// 1. Enqueue latency: one client, one request at a time, on an API-only node (no workers to
+// compete): POST /api/specs with the guide's YAML over REST, then enqueueSpec through the SDK.
+import { createQueueClient } from '../../client/index.js';
+import { expectAllOk, runLoad } from '../lib/load.js';
+import { AUTH_HEADER, BENCH_TOKEN } from '../lib/serverProcess.js';
+import { guideSpec, guideYaml, YAML_HEADERS } from '../lib/specs.js';
+import { latencySummary } from '../lib/stats.js';
+import type { Suite } from '../lib/suite.js';
+
+const REQUESTS = 1_000;
+const WARMUP = 300;
+
+/** POST /trpc/enqueueSpec as the SDK's httpLink sends it, without the SDK around it. */
+async function bareTrpcEnqueue(url: string, body: string): Promise<void> {
+  const response = await fetch(`${url}/trpc/enqueueSpec`, {
+    method: 'POST',
+    headers: { ...AUTH_HEADER, 'content-type': 'application/json' },
+    body,
+  });
+  await response.arrayBuffer();
+  if (!response.ok) throw new Error(`POST /trpc/enqueueSpec: ${response.status}`);
+}
+
+export const enqueueLatency: Suite = {
+  name: 'enqueue-latency',
+  title: 'Enqueue latency, one client, sequential',
+  async run({ databases, servers, metrics, runs, log }) {
+    for (const via of ['rest', 'sdk'] as const) {
+      const name = via === 'rest' ? 'REST POST /api/specs (YAML)' : 'SDK enqueueSpec';
+      metrics.define({
+        key: `${via}-p50`,
+        label: `${name} p50`,
+        unit: 'ms',
+        target: { op: '<=', value: 1.5 },
+      });
+      metrics.define({ key: `${via}-p95`, label: `${name} p95`, unit: 'ms' });
+      metrics.define({
+        key: `${via}-p99`,
+        label: `${name} p99`,
+        unit: 'ms',
+        target: { op: '<=', value: 5 },
+      });
+    }
+    // The SDK's own cost, told apart: the same tRPC call as a bare fetch, without the SDK.
+    metrics.define({ key: 'fetch-p50', label: 'tRPC enqueueSpec, bare fetch p50', unit: 'ms' });
+    metrics.define({ key: 'fetch-p99', label: 'tRPC enqueueSpec, bare fetch p99', unit: 'ms' });
+    metrics.note(
+      `${REQUESTS} sequential enqueues per run and client after ${WARMUP} warm-up ones; API-only node (QUEUE_CONCURRENCY=0).`,
+    );
+
+    const db = await databases.create('enqueue_latency');
+    const server = await servers.start(db, { concurrency: 0, label: 'enqueue-latency' });
+    const rest = {
+      url: `${server.url}/api/specs`,
+      method: 'POST' as const,
+      headers: { ...AUTH_HEADER, ...YAML_HEADERS },
+      body: guideYaml(),
+      connections: 1,
+    };
+    const client = createQueueClient({ url: server.url, token: BENCH_TOKEN, retries: 0 });
+    const spec = guideSpec();
+
+    const trpcBody = JSON.stringify({ spec });
+    expectAllOk(await runLoad({ ...rest, amount: WARMUP }), 'REST warm-up');
+    for (let i = 0; i < WARMUP; i++) await client.enqueueSpec({ spec });
+    for (let i = 0; i < WARMUP; i++) await bareTrpcEnqueue(server.url, trpcBody);
+
+    for (let run = 1; run <= runs; run++) {
+      const load = await runLoad({ ...rest, amount: REQUESTS });
+      expectAllOk(load, 'REST enqueues');
+      const r = latencySummary(load.latenciesMs);
+      metrics.record('rest-p50', r.p50);
+      metrics.record('rest-p95', r.p95);
+      metrics.record('rest-p99', r.p99);
+
+      const sdkMs: number[] = [];
+      for (let i = 0; i < REQUESTS; i++) {
+        const started = performance.now();
+        await client.enqueueSpec({ spec });
+        sdkMs.push(performance.now() - started);
+      }
+      const s = latencySummary(sdkMs);
+      metrics.record('sdk-p50', s.p50);
+      metrics.record('sdk-p95', s.p95);
+      metrics.record('sdk-p99', s.p99);
+
+      const fetchMs: number[] = [];
+      for (let i = 0; i < REQUESTS; i++) {
+        const started = performance.now();
+        await bareTrpcEnqueue(server.url, trpcBody);
+        fetchMs.push(performance.now() - started);
+      }
+      const f = latencySummary(fetchMs);
+      metrics.record('fetch-p50', f.p50);
+      metrics.record('fetch-p99', f.p99);
+      log(
+        `run ${run}: REST p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms; SDK p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms; bare tRPC fetch p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms`,
+      );
+    }
+    await server.stop();
+  },
+};
