@@ -92,6 +92,8 @@ export class EventHub {
   }
 
   private receive(payload: string): void {
+    // Nobody on this node is watching: the other nodes' events need not be parsed.
+    if (this.subscriberCount === 0) return;
     let envelope: Envelope;
     try {
       envelope = JSON.parse(payload) as Envelope;

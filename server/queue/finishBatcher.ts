@@ -54,6 +54,8 @@ export class FinishBatcher {
   }
 
   private async flushAll(): Promise<void> {
+    // Results of tasks that ended in the same turn of the event loop go out together.
+    await new Promise((resolve) => setImmediate(resolve));
     let delay = RETRY_MIN_MS;
     while (this.waiting.length > 0) {
       const batch = this.waiting;

@@ -1,5 +1,6 @@
 // Enqueues that arrive while an insert is in flight go out together in the next one: under load
-// many tasks share one statement and one commit, while a lone enqueue is sent at once.
+// many tasks share one statement and one commit, while a lone enqueue waits only for the current
+// turn of the event loop.
 import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { insertTasks, type InsertedTask } from './insertTask.js';
@@ -31,6 +32,8 @@ export class InsertBatcher {
   }
 
   private async flushAll(): Promise<void> {
+    // Let the requests that arrived in the same turn of the event loop join the first batch.
+    await new Promise((resolve) => setImmediate(resolve));
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
       try {

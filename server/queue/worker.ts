@@ -59,6 +59,10 @@ export class QueueWorker {
   /** A wake-up for the earliest retry whose backoff ends, so it does not wait for the poll. */
   private retryWake: { at: number; timer: NodeJS.Timeout } | undefined;
   private claimAgain = false;
+  /** A wake() scheduled for the end of this turn of the event loop. */
+  private wakeScheduled = false;
+  /** Results handed to the finisher and not yet stored. */
+  private readonly storing = new Set<Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unlisten: (() => Promise<void>)[] = [];
   private readonly log: Logger;
@@ -118,6 +122,16 @@ export class QueueWorker {
     void this.claimLoop();
   }
 
+  /** wake(), once for every slot freed in this turn of the event loop. */
+  private wakeSoon(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.wake();
+    });
+  }
+
   /** Stops a task this node runs, if it runs it. Returns whether it did. */
   cancelLocal(taskRowId: number, reason: StopReason): boolean {
     const execution = this.executing.get(taskRowId);
@@ -163,6 +177,7 @@ export class QueueWorker {
     }
     await this.pq.onIdle();
     await this.finisher.drain(Math.max(timeoutMs, 5_000));
+    await Promise.all(this.storing);
     for (const timer of this.timers) clearInterval(timer);
     if (this.retryWake) clearTimeout(this.retryWake.timer);
     await Promise.all(this.unlisten.map((u) => u().catch(() => undefined)));
@@ -225,15 +240,18 @@ export class QueueWorker {
         outcome = { kind: 'failed', error: `internal error: ${(error as Error).message}` };
       }
       this.executing.delete(task.id);
-      this.wake(); // the slot is free before the result is stored
-      try {
-        await this.store(
-          { id: task.id, taskId: task.taskId, attempt: task.attempt, outcome },
-          task,
-        );
-      } catch (error) {
-        this.log.error({ err: error, taskId: task.taskId }, 'could not record the end of a task');
-      }
+      // The slot is free before the result is stored: the write happens outside the p-queue job,
+      // in a batch with the results of other tasks, while the next task already runs.
+      const storing = this.store(
+        { id: task.id, taskId: task.taskId, attempt: task.attempt, outcome },
+        task,
+      )
+        .catch((error: unknown) =>
+          this.log.error({ err: error, taskId: task.taskId }, 'could not record the end of a task'),
+        )
+        .finally(() => this.storing.delete(storing));
+      this.storing.add(storing);
+      this.wakeSoon();
     });
   }
 
