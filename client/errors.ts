@@ -58,9 +58,18 @@ export function toQueueClientError(error: unknown, url: string): QueueClientErro
   return fromCause(error, url);
 }
 
+/** What fetch, an abort signal and undici's timeouts call a call that took too long. */
+const TIMEOUT_ERRORS = new Set([
+  'TimeoutError',
+  'AbortError',
+  'HeadersTimeoutError',
+  'BodyTimeoutError',
+  'ConnectTimeoutError',
+]);
+
 function fromCause(cause: unknown, url: string): QueueClientError {
   const name = (cause as { name?: string } | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
+  if (name !== undefined && TIMEOUT_ERRORS.has(name)) {
     return new QueueClientError(
       `The queue server at ${url} did not answer in time.`,
       'TIMEOUT',

@@ -13,6 +13,7 @@ import type { ActiveTasks, EnqueueResponse, EnqueueSpecInput, QueueStats } from 
 import type { TaskEvent } from '../shared/events.js';
 import type { TaskAction, TaskDetail, TaskList, TaskListInput, TaskLogs } from '../shared/tasks.js';
 import { QueueClientError, toQueueClientError } from './errors.js';
+import { createTransport } from './transport.js';
 
 export { QueueClientError, type QueueErrorCode } from './errors.js';
 export type { AppRouter };
@@ -34,7 +35,10 @@ export interface QueueClientOptions {
    * enqueue that carries an idempotency key. @default 2
    */
   retries?: number;
-  /** A custom fetch (tests, proxies). @default globalThis.fetch */
+  /**
+   * A custom fetch (tests, proxies), for calls and subscriptions. @default undici's request on a
+   * keep-alive Agent for calls, globalThis.fetch for subscriptions
+   */
   fetch?: typeof globalThis.fetch;
   /**
    * Connection attempts a subscription makes in a row, without getting through, before it ends
@@ -102,8 +106,13 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
         false: httpLink({
           url: `${url}/trpc`,
           headers: authorization,
-          fetch: (input: string | URL | Request, init?: RequestInit) =>
-            baseFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
+          fetch: options.fetch
+            ? (input: string | URL | Request, init?: RequestInit) =>
+                baseFetch(input, {
+                  ...init,
+                  signal: init?.signal ?? AbortSignal.timeout(timeoutMs),
+                })
+            : createTransport(timeoutMs),
         }),
       }),
     ],

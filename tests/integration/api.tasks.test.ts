@@ -1,5 +1,7 @@
 // Task history and actions through the SDK and REST: details with steps, keyset pages, logs with
 // an offset, cancel, retry, and the live streams (tRPC subscriptions and SSE).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createQueueClient,
@@ -334,6 +336,30 @@ describe('live updates', () => {
     const error = await offline.queueStats().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueueClientError);
     expect((error as QueueClientError).code).toBe('NETWORK_ERROR');
+  });
+});
+
+describe('the SDK against a server that never answers', () => {
+  it('gives up after timeoutMs with a TIMEOUT error', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const slow = createQueueClient({
+        url: `http://127.0.0.1:${port}`,
+        retries: 0,
+        timeoutMs: 300,
+      });
+      const started = Date.now();
+      const error = await slow.queueStats().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QueueClientError);
+      expect((error as QueueClientError).code).toBe('TIMEOUT');
+      expect((error as QueueClientError).message).toContain('did not answer in time');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 
