@@ -1,27 +1,11 @@
 // The specs the benchmarks enqueue: the demo guide's test-score.yaml, and Score specs whose
 // workflow is empty (completes at once) or a single `true` step.
+import { guideSpecYaml } from '../../client/cli/guideSpec.js';
 import type { ScoreSpec } from '../../shared/spec.js';
 
 /** test-score.yaml from the demo guide, byte for byte apart from the application name. */
 export function guideYaml(appName = 'demo-app'): string {
-  return `apiVersion: score.dev/v1b1
-metadata:
-  name: ${appName}
-
-containers:
-  web:
-    image: nginx:latest
-
-workflow:
-  steps:
-    - name: simulate-work
-      type: bash
-      config:
-        command: |
-          echo "Simulating workflow..."
-          sleep 5
-          echo "Complete!"
-`;
+  return guideSpecYaml({ appName });
 }
 
 /** The guide's spec as the SDK sends it (a parsed object). */

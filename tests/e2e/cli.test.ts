@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScoreSpec } from '../../client/index.js';
 import { liveProcesses } from '../helpers/serverProcess.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { specYaml, startTestServer, TOKEN, type TestServer } from '../helpers/testServer.js';
+import {
+  specYaml,
+  startTestServer,
+  TOKEN,
+  type TestServer,
+  GUIDE_STATS_FIELDS,
+} from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -230,16 +236,7 @@ describe('--json', () => {
       iq('logs', again.task_id, '--json'),
     ]);
     for (const run of [stats, active, tasks, detail, logs]) expect(run.code).toBe(0);
-    expect(Object.keys(JSON.parse(stats.stdout)).sort()).toEqual([
-      'active_tasks',
-      'avg_execution_time_ms',
-      'avg_queue_time_ms',
-      'queue_size',
-      'tasks_completed',
-      'tasks_enqueued',
-      'tasks_failed',
-      'workers',
-    ]);
+    expect(Object.keys(JSON.parse(stats.stdout)).sort()).toEqual([...GUIDE_STATS_FIELDS]);
     expect(JSON.parse(active.stdout)).toMatchObject({ count: expect.any(Number) });
     expect(JSON.parse(tasks.stdout).tasks).toHaveLength(2);
     expect(JSON.parse(detail.stdout)).toMatchObject({ id: again.task_id, status: 'completed' });

@@ -16,6 +16,7 @@ import {
 } from '../helpers/testDatabase.js';
 import { privatePostgresUnavailable, startPrivatePostgres } from '../helpers/privatePostgres.js';
 import { getJson, postSpec, TOKEN } from '../helpers/testServer.js';
+import { isAlive } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let workDir: string;
@@ -81,15 +82,6 @@ const lines = (file: string) =>
         .split('\n')
         .filter((l) => l !== '')
     : [];
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.skipIf(!onPostgres)(
   `a cluster of nodes on PostgreSQL (${onPostgres ? 'running' : POSTGRES_ONLY_MESSAGE})`,

@@ -13,7 +13,12 @@ import type { ScoreSpec } from '../../client/index.js';
 import { dashboard, DASHBOARD_DIST } from '../../server/api/dashboard.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { startTestServer, TOKEN, type TestServer } from '../helpers/testServer.js';
+import {
+  startTestServer,
+  TOKEN,
+  type TestServer,
+  GUIDE_STATS_FIELDS,
+} from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -128,16 +133,7 @@ describe.skipIf(!hasChromium)(
       expect(response?.status()).toBe(200);
       expectSecurityHeaders(await response!.allHeaders());
       await page.locator('#connection[data-state="open"]').waitFor();
-      for (const key of [
-        'active_tasks',
-        'avg_execution_time_ms',
-        'avg_queue_time_ms',
-        'queue_size',
-        'tasks_completed',
-        'tasks_enqueued',
-        'tasks_failed',
-        'workers',
-      ]) {
+      for (const key of GUIDE_STATS_FIELDS) {
         await page.locator(`[data-stat="${key}"] dd[data-value]`).waitFor();
       }
       expect(await statValue('workers')).toBe(node.config.concurrency);

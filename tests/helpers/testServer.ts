@@ -5,6 +5,7 @@ import { createQueueServer, type QueueServer } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createQueueClient, type QueueClient } from '../../client/index.js';
 import type { TestDatabase } from './testDatabase.js';
+import { guideSpecYaml } from '../../client/cli/guideSpec.js';
 
 export const liveServers = new Set<QueueServer>();
 
@@ -64,24 +65,19 @@ export async function startTestServer(
   };
 }
 
-export const DEMO_SPEC_YAML = `apiVersion: score.dev/v1b1
-metadata:
-  name: demo-app
+export const DEMO_SPEC_YAML = guideSpecYaml();
 
-containers:
-  web:
-    image: nginx:latest
-
-workflow:
-  steps:
-    - name: simulate-work
-      type: bash
-      config:
-        command: |
-          echo "Simulating workflow..."
-          sleep 5
-          echo "Complete!"
-`;
+/** The eight stats of GET /api/queue/stats, with the guide's names, sorted. */
+export const GUIDE_STATS_FIELDS = [
+  'active_tasks',
+  'avg_execution_time_ms',
+  'avg_queue_time_ms',
+  'queue_size',
+  'tasks_completed',
+  'tasks_enqueued',
+  'tasks_failed',
+  'workers',
+] as const;
 
 /** A spec whose workflow runs the given bash commands, one step each. */
 export function specYaml(name: string, commands: string[], extra = ''): string {

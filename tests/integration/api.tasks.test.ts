@@ -12,6 +12,7 @@ import {
 import type { ScoreSpec } from '../../shared/spec.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { getJson, startTestServer, TOKEN, type TestServer } from '../helpers/testServer.js';
+import { isAlive } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let database: TestDatabase;
@@ -211,17 +212,7 @@ describe('cancellation', () => {
     expect(task.status).toBe('cancelled');
     expect(task.error_message).toBe("cancelled during step 's1'");
     expect(task.steps.map((s) => s.status)).toEqual(['cancelled', 'pending']);
-    await waitFor(
-      () => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      },
-      { what: `process ${pid} to be gone`, timeoutMs: 5_000 },
-    );
+    await waitFor(() => !isAlive(pid), { what: `process ${pid} to be gone`, timeoutMs: 5_000 });
     // Cancelling a finished task is a conflict.
     await expect(client.cancelTask(task_id)).rejects.toMatchObject({
       code: 'CONFLICT',

@@ -126,11 +126,11 @@ async function runScenario(server: TestServer): Promise<void> {
   // one; the node's own background queries (heartbeats, recovery) go through untouched.
   const database = server.server.services.database;
   const query = database.query.bind(database);
-  database.query = ((text: string, params?: readonly unknown[]) => {
+  database.query = (text: string, params?: readonly unknown[]) => {
     if (!text.includes('FROM queue_counters')) return query(text, params);
     database.query = query;
     return Promise.reject(new Error('an unexpected failure inside the server'));
-  });
+  };
   try {
     await exchange(url, [
       [{ method: 'GET', path: '/api/queue/stats', headers: bearer(ADMIN_TOKEN) }, 500],

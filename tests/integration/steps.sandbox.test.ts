@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { postSpec, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { isAlive } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let database: TestDatabase;
@@ -135,17 +136,7 @@ describe('the step sandbox', () => {
     expect(steps).toHaveLength(1);
     expect(steps[0]).toMatchObject({ status: 'failed', output: 'started\n' });
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    await waitFor(
-      () => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      },
-      { what: `background process ${pid} to be gone` },
-    );
+    await waitFor(() => !isAlive(pid), { what: `background process ${pid} to be gone` });
   });
 
   it('keeps only the last STEP_OUTPUT_LIMIT bytes of a noisy step', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useBashHarness } from './support/bashHarness.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { moduleUrl, startNodeScript } from './support/nodeScript.js';
-import { isAlive, liveGroupMembers } from './support/processes.js';
+import { isAlive, liveGroupMembers } from '../helpers/processes.js';
 
 const bash = useBashHarness();
 

@@ -21,28 +21,12 @@ import { withDeadline } from '../deadline.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../embeddedServer.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { formatDuration, plural, renderStats } from '../format.js';
+import { guideSpecYaml } from '../guideSpec.js';
 import { renderActiveTasks, renderTaskHistory } from '../taskTables.js';
 import { trackTasks } from '../taskTracker.js';
 
 /** The guide's test-score.yaml, with a 2 s sleep instead of 5 so the demo ends quickly. */
-const DEMO_SPEC_YAML = `apiVersion: score.dev/v1b1
-metadata:
-  name: demo-app
-
-containers:
-  web:
-    image: nginx:latest
-
-workflow:
-  steps:
-    - name: simulate-work
-      type: bash
-      config:
-        command: |
-          echo "Simulating workflow..."
-          sleep 2
-          echo "Complete!"
-`;
+const DEMO_SPEC_YAML = guideSpecYaml({ sleepSeconds: 2 });
 
 const WORKFLOWS = 3;
 /** The guide's own token, used against a configured server when no token is set. */

@@ -10,7 +10,7 @@ import {
   type BashStepOptions,
   type BashStepResult,
 } from '../../../server/workflow/bashStep.js';
-import { isAlive, liveGroupMembers } from './processes.js';
+import { isAlive, liveGroupMembers } from '../../helpers/processes.js';
 
 export interface BashHarness {
   /** This test's working directory. */
