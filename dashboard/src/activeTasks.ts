@@ -1,7 +1,7 @@
 // The running tasks (GET /api/queue/active-tasks), each with the step it is on and how long it
 // has been running, ticking every second.
 import type { ActiveTasks } from '../../shared/api.js';
-import { h } from './dom.js';
+import { h, tableHead } from './dom.js';
 import { formatElapsed, formatTime } from './format.js';
 import { taskLink } from './taskWidgets.js';
 
@@ -18,24 +18,7 @@ export function createActiveTasksView(root: HTMLElement, count: HTMLElement): Ac
   const body = h('tbody');
   const empty = h('p', { class: 'empty' }, 'No task is running.');
   root.replaceChildren(
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Task'),
-          h('th', {}, 'Application'),
-          h('th', {}, 'Workflow'),
-          h('th', {}, 'Step'),
-          h('th', { class: 'num' }, 'Running for'),
-        ),
-      ),
-      body,
-    ),
+    h('table', {}, tableHead('Task', 'Application', 'Workflow', 'Step', '#Running for'), body),
     empty,
   );
   const steps = new Map<string, string>();

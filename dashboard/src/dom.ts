@@ -50,3 +50,18 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   if (!element) throw new Error(`index.html has no #${id}`);
   return element as T;
 }
+
+/** A table's head row; a column named with a leading `#` holds numbers (right-aligned). */
+export function tableHead(...columns: string[]): HTMLTableSectionElement {
+  return h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      ...columns.map((column) =>
+        column.startsWith('#') ? h('th', { class: 'num' }, column.slice(1)) : h('th', {}, column),
+      ),
+    ),
+  );
+}

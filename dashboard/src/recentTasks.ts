@@ -3,7 +3,7 @@
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { TaskListInput, TaskSummary } from '../../shared/tasks.js';
 import { api } from './api.js';
-import { h } from './dom.js';
+import { h, tableHead } from './dom.js';
 import { formatDuration, formatTime } from './format.js';
 import { statusBadge, taskLink } from './taskWidgets.js';
 
@@ -67,21 +67,7 @@ export function createRecentTasksView(options: RecentTasksOptions): RecentTasksV
       h(
         'table',
         {},
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            h('th', {}, 'Task'),
-            h('th', {}, 'Application'),
-            h('th', {}, 'Status'),
-            h('th', {}, 'Enqueued'),
-            h('th', { class: 'num' }, 'Took'),
-            h('th', { class: 'num' }, 'Attempts'),
-            h('th', {}, 'Error'),
-          ),
-        ),
+        tableHead('Task', 'Application', 'Status', 'Enqueued', '#Took', '#Attempts', 'Error'),
         body,
       ),
     ),

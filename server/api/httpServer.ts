@@ -233,6 +233,7 @@ function fromFastifyError(error: FastifyError): TRPCError | undefined {
   }
 }
 
+// HTTP status → tRPC code: the inverse of getHTTPStatusCodeFromError, which tRPC keeps internal.
 const CLIENT_ERROR_CODES: Partial<Record<number, TRPCError['code']>> = {
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
