@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Integration and end-to-end tests run once on PGlite and, when TEST_DATABASE_URL names a
@@ -12,6 +13,12 @@ const shared = {
 const integration = ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'];
 
 export default defineConfig({
+  // Tests drive the SDK package's source, as tsconfig.json's `paths` does for tsc and tsx.
+  resolve: {
+    alias: {
+      '@innominatus-queue/client': fileURLToPath(new URL('client/src/node.ts', import.meta.url)),
+    },
+  },
   test: {
     projects: [
       { test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
@@ -33,7 +40,7 @@ export default defineConfig({
     ],
     coverage: {
       provider: 'v8',
-      include: ['server/**/*.ts', 'shared/**/*.ts', 'client/**/*.ts'],
+      include: ['server/**/*.ts', 'shared/**/*.ts', 'client/src/**/*.ts', 'client/cli/**/*.ts'],
       exclude: ['server/index.ts', 'server/db/schema.ts'],
       reporter: ['text-summary', 'text', 'html'],
     },

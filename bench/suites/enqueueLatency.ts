@@ -1,6 +1,6 @@
 // 1. Enqueue latency: one client, one request at a time, on an API-only node (no workers to
 // compete): POST /api/specs with the guide's YAML over REST, then enqueueSpec through the SDK.
-import { createQueueClient } from '../../client/index.js';
+import { createQueueClient } from '@innominatus-queue/client';
 import { expectAllOk, runLoad } from '../lib/load.js';
 import { AUTH_HEADER, BENCH_TOKEN } from '../lib/serverProcess.js';
 import { guideSpec, guideYaml, YAML_HEADERS } from '../lib/specs.js';

@@ -1,7 +1,7 @@
 // Runs a command's action: resolves the settings, makes the SDK client, and reports any failure
 // (a message on stderr; with --json a JSON object there) with its exit code.
 import type { Command } from 'commander';
-import { createQueueClient, type QueueClient } from '../index.js';
+import { createQueueClient, type QueueClient } from '@innominatus-queue/client';
 import { resolveSettings, type Settings } from './config.js';
 import { describeError, type ErrorContext } from './describeError.js';
 import type { ExitCode } from './exitCodes.js';

@@ -1,7 +1,7 @@
 // Turns any failure into what the person at the terminal needs: what went wrong, how to fix it
 // (which flag, variable or file), and the exit code. `--json` gets the same as one JSON object.
 import type { FieldProblem } from '../../shared/errors.js';
-import { QueueClientError } from '../errors.js';
+import { QueueClientError } from '@innominatus-queue/client';
 import { CliError } from './cliError.js';
 import { describeSource, type Settings } from './config.js';
 import { EXIT, type ExitCode } from './exitCodes.js';

@@ -5,7 +5,7 @@
 // Output produced before the subscription started exists only in the stored record, which for a
 // running step lags behind (saved about once a second). Finished steps are therefore shown from
 // the record, and the step running when we attach is joined from both by StepCatchUp.
-import type { QueueClient, Subscription } from '../index.js';
+import type { QueueClient, Subscription } from '@innominatus-queue/client';
 import type { TaskEvent } from '../../shared/events.js';
 import type { TaskDetail, TaskStep } from '../../shared/tasks.js';
 import { isFinished, type FinishedStatus } from '../../shared/taskStatus.js';

@@ -1,5 +1,5 @@
 // Tables of tasks: the history with the guide's Step 6 columns, and the active tasks.
-import type { ActiveTask, TaskSummary } from '../index.js';
+import type { ActiveTask, TaskSummary } from '@innominatus-queue/client';
 import {
   formatTimestamp,
   millisBetween,

@@ -1,5 +1,5 @@
 // Several tasks followed at once, for the demo: when all have started, and how each ended.
-import type { QueueClient } from '../index.js';
+import type { QueueClient } from '@innominatus-queue/client';
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import { followTask } from './taskFollower.js';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScoreSpec } from '../../client/index.js';
+import type { ScoreSpec } from '@innominatus-queue/client';
 import { liveProcesses } from '../helpers/serverProcess.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import {

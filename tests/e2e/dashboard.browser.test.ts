@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScoreSpec } from '../../client/index.js';
+import type { ScoreSpec } from '@innominatus-queue/client';
 import { dashboard, DASHBOARD_DIST } from '../../server/api/dashboard.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createQueueServer, type QueueServer } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
-import { createQueueClient, type QueueClient } from '../../client/index.js';
+import { createQueueClient, type QueueClient } from '@innominatus-queue/client';
 import type { TestDatabase } from './testDatabase.js';
 import { guideSpecYaml } from '../../client/cli/guideSpec.js';
 

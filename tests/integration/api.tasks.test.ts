@@ -8,7 +8,7 @@ import {
   QueueClientError,
   type QueueClient,
   type TaskEvent,
-} from '../../client/index.js';
+} from '@innominatus-queue/client';
 import type { ScoreSpec } from '../../shared/spec.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { getJson, startTestServer, TOKEN, type TestServer } from '../helpers/testServer.js';

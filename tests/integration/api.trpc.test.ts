@@ -1,7 +1,7 @@
 // The tRPC router over real HTTP with the typed client, and in-process through createCaller:
 // the same services, the same shapes, the same errors as REST.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueueClient, QueueClientError } from '../../client/index.js';
+import { createQueueClient, QueueClientError } from '@innominatus-queue/client';
 import { createAuthenticator } from '../../server/api/auth.js';
 import { appRouter } from '../../server/api/router.js';
 import { createCallerFactory } from '../../server/api/trpc.js';

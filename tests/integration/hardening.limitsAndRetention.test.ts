@@ -1,7 +1,7 @@
 // Per-token enqueue rate limits (429 with Retry-After), CORS off unless configured, and retention
 // that deletes old finished tasks in batches while the stats totals stay right.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createQueueClient } from '../../client/index.js';
+import { createQueueClient } from '@innominatus-queue/client';
 import { RetentionJob } from '../../server/queue/retention.js';
 import type { ScoreSpec } from '../../shared/spec.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';

@@ -14,7 +14,7 @@ import {
   type QueueStats,
   type ScoreSpec,
   type TaskSummary,
-} from '../../index.js';
+} from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
 import { CliError } from '../cliError.js';
 import { withDeadline } from '../deadline.js';

@@ -1,7 +1,7 @@
 // `enqueue <file>`: sends a Score spec; with --wait, shows the task's steps and output as they
 // run and exits with its outcome.
 import type { Command } from 'commander';
-import type { EnqueueResponse, ScoreSpec } from '../../index.js';
+import type { EnqueueResponse, ScoreSpec } from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
 import { integerIn } from '../argParsers.js';
 import { EXIT, exitCodeForStatus, type ExitCode } from '../exitCodes.js';

@@ -1,7 +1,7 @@
 // `stats [--watch]`: the queue's figures; --watch follows them live through the onStats
 // subscription (no polling), redrawn in place on a terminal, one line per change otherwise.
 import type { Command } from 'commander';
-import type { QueueStats } from '../../index.js';
+import type { QueueStats } from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { renderStats, statsLine } from '../format.js';

@@ -1,6 +1,6 @@
 // `task <id>`: one task in full: its record, its steps, the errors of failed attempts.
 import type { Command } from 'commander';
-import type { TaskDetail } from '../../index.js';
+import type { TaskDetail } from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import {

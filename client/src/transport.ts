@@ -1,11 +1,10 @@
-// The SDK's HTTP transport in Node: undici's `request` on a keep-alive Agent of the client's own,
+// The SDK's HTTP transport in Node (the package's `node` export only; browsers use fetch): undici's `request` on a keep-alive Agent of the client's own,
 // with the call timeout as the Agent's header and body timeouts. Node's global fetch is the same
 // undici underneath but builds a WHATWG Request, Response, body stream and timeout signal per call;
 // this skips them (about 0.3–0.6 ms a call, measured in bench/suites/enqueueLatency.ts) and gives
 // tRPC's httpLink the one thing it reads from the answer: its JSON.
 import { Agent, request } from 'undici';
-
-export type FetchLike = (url: string | URL | Request, init?: RequestInit) => Promise<Response>;
+import type { FetchLike } from './queueClient.js';
 
 export function createTransport(timeoutMs: number): FetchLike {
   const agent = new Agent({

@@ -1,5 +1,5 @@
-// The typed SDK: `createQueueClient({ url, token })` talks tRPC to a queue server, with a method
-// for every procedure and subscription. It imports only types from the server.
+// The SDK's one implementation: a method for every procedure and subscription of the server's
+// tRPC router, whose type it imports (only at build time: the published declarations do not name it).
 import {
   createTRPCClient,
   httpLink,
@@ -8,20 +8,25 @@ import {
   type TRPCClientError,
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
-import type { AppRouter } from '../server/api/router.js';
-import type { ActiveTasks, EnqueueResponse, EnqueueSpecInput, QueueStats } from '../shared/api.js';
-import type { TaskEvent } from '../shared/events.js';
-import type { TaskAction, TaskDetail, TaskList, TaskListInput, TaskLogs } from '../shared/tasks.js';
+import type { AppRouter } from '../../server/api/router.js';
+import type {
+  ActiveTasks,
+  EnqueueResponse,
+  EnqueueSpecInput,
+  QueueStats,
+} from '../../shared/api.js';
+import type { TaskEvent } from '../../shared/events.js';
+import type {
+  TaskAction,
+  TaskDetail,
+  TaskList,
+  TaskListInput,
+  TaskLogs,
+} from '../../shared/tasks.js';
 import { QueueClientError, toQueueClientError } from './errors.js';
-import { createTransport } from './transport.js';
 
-export { QueueClientError, type QueueErrorCode } from './errors.js';
-export type { AppRouter };
-export type * from '../shared/api.js';
-export type * from '../shared/events.js';
-export type * from '../shared/tasks.js';
-export type { ScoreSpec, Workflow, WorkflowStep } from '../shared/spec.js';
-export type { TaskStatus } from '../shared/taskStatus.js';
+/** A fetch as tRPC's httpLink calls it. */
+export type FetchLike = (url: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 export interface QueueClientOptions {
   /** Base URL of the server, e.g. `http://localhost:8081`. */
@@ -36,8 +41,8 @@ export interface QueueClientOptions {
    */
   retries?: number;
   /**
-   * A custom fetch (tests, proxies), for calls and subscriptions. @default undici's request on a
-   * keep-alive Agent for calls, globalThis.fetch for subscriptions
+   * A custom fetch (tests, proxies), for calls and subscriptions. @default globalThis.fetch; in
+   * Node, calls go through undici's request on a keep-alive Agent of the client's own
    */
   fetch?: typeof globalThis.fetch;
   /**
@@ -81,7 +86,14 @@ interface ConnectionState {
   error: unknown;
 }
 
-export function createQueueClient(options: QueueClientOptions): QueueClient {
+/**
+ * Builds a client. `defaultTransport` makes the fetch for calls when the options name none: the
+ * Node entry passes its keep-alive transport; elsewhere calls use globalThis.fetch.
+ */
+export function buildQueueClient(
+  options: QueueClientOptions,
+  defaultTransport?: (timeoutMs: number) => FetchLike,
+): QueueClient {
   const url = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const retries = options.retries ?? 2;
@@ -106,13 +118,14 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
         false: httpLink({
           url: `${url}/trpc`,
           headers: authorization,
-          fetch: options.fetch
-            ? (input: string | URL | Request, init?: RequestInit) =>
-                baseFetch(input, {
-                  ...init,
-                  signal: init?.signal ?? AbortSignal.timeout(timeoutMs),
-                })
-            : createTransport(timeoutMs),
+          fetch:
+            options.fetch || !defaultTransport
+              ? (input: string | URL | Request, init?: RequestInit) =>
+                  baseFetch(input, {
+                    ...init,
+                    signal: init?.signal ?? AbortSignal.timeout(timeoutMs),
+                  })
+              : defaultTransport(timeoutMs),
         }),
       }),
     ],

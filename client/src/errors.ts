@@ -1,7 +1,7 @@
 // Typed errors of the SDK: every failure is a QueueClientError with a code a program can switch
 // on: a tRPC error code from the server, or NETWORK_ERROR / TIMEOUT when it could not be reached.
 import { TRPCClientError } from '@trpc/client';
-import type { FieldProblem } from '../shared/errors.js';
+import type { FieldProblem } from '../../shared/errors.js';
 
 export type QueueErrorCode =
   | 'BAD_REQUEST'
