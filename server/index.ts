@@ -1,19 +1,37 @@
 // The server's entry point, and the only module with side effects at import: reads the
-// environment, starts a node, and stops it gracefully on SIGTERM or SIGINT.
+// environment (and `.env`, when present), starts a node, and stops it gracefully on SIGTERM or
+// SIGINT.
 import { createQueueServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirError } from './db/pglite.js';
 import { createLogger } from './logger.js';
 
+/**
+ * Loads `.env` from the working directory into process.env when the file exists. Variables
+ * already in the environment keep their values (process.loadEnvFile never overwrites).
+ */
+function loadDotEnv(): boolean {
+  try {
+    process.loadEnvFile('.env');
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new Error(`Cannot read .env: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 async function main(): Promise<void> {
   let config;
+  let dotEnv;
   try {
+    dotEnv = loadDotEnv();
     config = loadConfig(process.env, { isTTY: process.stdout.isTTY });
   } catch (error) {
     console.error(error instanceof ConfigError ? error.message : error);
     process.exit(1);
   }
   const logger = createLogger(config.log);
+  if (dotEnv) logger.info('Read .env (the environment wins where both set a variable)');
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(1);

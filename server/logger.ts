@@ -1,4 +1,5 @@
-// Structured logs with pino: JSON for machines, pino-pretty lines on a terminal.
+// Structured logs with pino: JSON for machines (level names and ISO-8601 times, as log
+// platforms expect them), pino-pretty lines on a terminal.
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.js';
@@ -19,7 +20,12 @@ export function createLogger(config: Config['log'], destination?: DestinationStr
     level: config.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
-  if (destination) return pino(options, destination);
+  const json = {
+    ...options,
+    formatters: { level: (label: string) => ({ level: label }) },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (destination) return pino(json, destination);
   if (config.format === 'pretty') {
     return pino(
       options,
@@ -31,5 +37,5 @@ export function createLogger(config: Config['log'], destination?: DestinationStr
       }),
     );
   }
-  return pino(options, pino.destination({ sync: false }));
+  return pino(json, pino.destination({ sync: false }));
 }

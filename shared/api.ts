@@ -85,6 +85,10 @@ export const healthSchema = z.object({
 export type Health = z.infer<typeof healthSchema>;
 
 /** GET /ready: up, and neither starting nor draining. */
+/** GET /livez: the process answers; it never asks the database. */
+export const livenessSchema = z.object({ status: z.literal('ok') });
+export type Liveness = z.infer<typeof livenessSchema>;
+
 export const readinessSchema = z.object({
   ready: z.boolean(),
   database: healthSchema.shape.database,

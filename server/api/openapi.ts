@@ -17,6 +17,7 @@ import {
   activeTasksSchema,
   enqueueResponseSchema,
   healthSchema,
+  livenessSchema,
   readinessSchema,
   idempotencyKeySchema,
   prioritySchema,
@@ -67,10 +68,24 @@ const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 const ROUTES: Route[] = [
   {
     method: 'get',
+    path: '/livez',
+    operationId: 'livez',
+    tag: 'health',
+    summary: 'Liveness: the process answers (a Kubernetes livenessProbe)',
+    access: 'public',
+    responses: {
+      '200': {
+        description: 'Always, while the process runs; the database is not asked.',
+        content: json(livenessSchema),
+      },
+    },
+  },
+  {
+    method: 'get',
     path: '/health',
     operationId: 'health',
     tag: 'health',
-    summary: 'Liveness, with whether the database answers',
+    summary: 'Health: the node, and whether its database answers',
     access: 'public',
     responses: {
       '200': { description: 'The node and its database are up.', content: json(healthSchema) },
@@ -430,6 +445,7 @@ function buildDocument() {
         TaskAction: taskActionSchema,
         TaskEvent: taskEventSchema,
         Health: healthSchema,
+        Liveness: livenessSchema,
         Readiness: readinessSchema,
       },
     },

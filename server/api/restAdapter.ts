@@ -3,7 +3,12 @@
 // gets the same JSON error.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { idempotencyKeySchema, prioritySchema, type Readiness } from '../../shared/api.js';
+import {
+  idempotencyKeySchema,
+  prioritySchema,
+  type Liveness,
+  type Readiness,
+} from '../../shared/api.js';
 import { describeZodError, summarizeProblems } from '../../shared/errors.js';
 import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
@@ -38,6 +43,9 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
   app.addContentTypeParser(SPEC_TYPES, { parseAs: 'buffer' }, (_request, body, done) => {
     done(null, body);
   });
+
+  // Liveness for orchestrators: a database outage, which the node rides out, must not restart it.
+  app.get('/livez', (_request, reply) => reply.send({ status: 'ok' } satisfies Liveness));
 
   app.get('/health', async (_request, reply) => {
     const health = await checkHealth(services);

@@ -2,7 +2,7 @@
 // `npm start` runs it, and reads its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { waitFor } from './waitFor.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,9 +22,14 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/index.ts')], {
-    cwd: ROOT,
+export function startServerProcess(
+  env: Record<string, string>,
+  options: { cwd?: string } = {},
+): ServerProcess {
+  // By path: Node resolves `--import tsx` from the working directory, which may be elsewhere.
+  const tsx = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  const child = spawn(process.execPath, ['--import', tsx, path.join(ROOT, 'server/index.ts')], {
+    cwd: options.cwd ?? ROOT,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

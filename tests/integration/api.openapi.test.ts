@@ -236,7 +236,8 @@ describe('the document', () => {
 describe('real answers match the documented schemas', () => {
   let completed: string;
 
-  it('GET /health and /ready', async () => {
+  it('GET /livez, /health and /ready', async () => {
+    expect((await call(200, { route: '/livez' })).body).toEqual({ status: 'ok' });
     expect((await call(200, { route: '/health' })).body.status).toBe('ok');
     expect((await call(200, { route: '/ready' })).body.ready).toBe(true);
   });
