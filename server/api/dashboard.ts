@@ -2,7 +2,7 @@
 // security headers a page needs. Registered as its own scope, so the API routes keep theirs.
 import fs from 'node:fs';
 import path from 'node:path';
-import helmet from '@fastify/helmet';
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { TRPCError } from '@trpc/server';
 import type { FastifyInstance } from 'fastify';
@@ -18,12 +18,12 @@ export interface DashboardOptions {
 
 const self = ["'self'"];
 
-export async function dashboard(
-  app: FastifyInstance,
-  options: DashboardOptions = {},
-): Promise<void> {
-  const root = options.root ?? DASHBOARD_DIST;
-  await app.register(helmet, {
+/**
+ * The security headers of the server's pages: a Content-Security-Policy allowing only the
+ * node's own scripts, styles and connections. `imgSrc` widens where images may come from.
+ */
+export function pageSecurityHeaders(imgSrc: string[] = self): FastifyHelmetOptions {
+  return {
     // Explicit, without helmet's defaults: those add `upgrade-insecure-requests`, which breaks the
     // page when a node is reached over plain HTTP on anything but localhost.
     contentSecurityPolicy: {
@@ -32,7 +32,7 @@ export async function dashboard(
         defaultSrc: self,
         scriptSrc: self,
         styleSrc: self,
-        imgSrc: self,
+        imgSrc,
         connectSrc: self,
         fontSrc: self,
         objectSrc: ["'none'"],
@@ -45,7 +45,15 @@ export async function dashboard(
     referrerPolicy: { policy: 'no-referrer' },
     // HSTS is for whoever terminates TLS in front of the node to decide.
     strictTransportSecurity: false,
-  });
+  };
+}
+
+export async function dashboard(
+  app: FastifyInstance,
+  options: DashboardOptions = {},
+): Promise<void> {
+  const root = options.root ?? DASHBOARD_DIST;
+  await app.register(helmet, pageSecurityHeaders());
 
   // Checked once at start-up: a page built later is served after a restart.
   if (!fs.existsSync(path.join(root, 'index.html'))) {

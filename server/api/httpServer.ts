@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { errorHeaders, errorResponse, toTRPCError } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import type { Authenticator } from './auth.js';
+import { apiDocs } from './apiDocs.js';
 import { dashboard } from './dashboard.js';
 import { metricsRoute } from './metricsRoute.js';
 import { restAdapter } from './restAdapter.js';
@@ -168,6 +169,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);
   await app.register(dashboard);
+  await app.register(apiDocs);
   return app;
 }
 
