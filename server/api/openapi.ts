@@ -405,7 +405,12 @@ function operation(route: Route): ZodOpenApiOperationObject {
 
 function buildDocument() {
   const pkg = z
-    .object({ name: z.string(), version: z.string(), description: z.string() })
+    .object({
+      name: z.string(),
+      version: z.string(),
+      description: z.string(),
+      license: z.string(),
+    })
     .parse(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')));
   const paths: ZodOpenApiPathsObject = {};
   for (const route of ROUTES) {
@@ -413,7 +418,14 @@ function buildDocument() {
   }
   return createDocument({
     openapi: '3.1.0',
-    info: { title: pkg.name, version: pkg.version, description: pkg.description },
+    info: {
+      title: pkg.name,
+      version: pkg.version,
+      description: pkg.description,
+      license: { name: pkg.license, identifier: pkg.license },
+    },
+    // Relative: the node serving the document (any node of a cluster answers the same).
+    servers: [{ url: '/', description: 'This node' }],
     tags: [
       { name: 'specs', description: 'Enqueue Score specs.' },
       { name: 'queue', description: 'The queue as a whole.' },
