@@ -1,6 +1,6 @@
 // The specs the benchmarks enqueue: the demo guide's test-score.yaml, and Score specs whose
 // workflow is empty (completes at once) or a single `true` step.
-import { guideSpecYaml } from '../../client/cli/guideSpec.js';
+import { guideSpecYaml } from '../../tests/helpers/guideSpec.js';
 import type { ScoreSpec } from '../../shared/spec.js';
 
 /** test-score.yaml from the demo guide, byte for byte apart from the application name. */

@@ -1,16 +1,18 @@
 // Where the CLI finds its server and token: a flag wins over the environment (QUEUE_URL,
-// QUEUE_TOKEN), which wins over the config file, which wins over the default URL.
+// QUEUE_TOKEN), which wins over the config file, which wins over the default URL. The token may
+// also sit in a file (--token-file, QUEUE_TOKEN_FILE), e.g. a mounted Kubernetes secret; each
+// comes right after its inline twin.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { describeZodError } from '../../shared/errors.js';
-import { CliError } from './cliError.js';
+import { CliError } from './exitCodes.js';
 import { EXIT } from './exitCodes.js';
 
 export const DEFAULT_URL = 'http://localhost:8081';
 
-export type SettingSource = 'flag' | 'env' | 'config file' | 'default';
+export type SettingSource = 'flag' | 'flag file' | 'env' | 'env file' | 'config file' | 'default';
 
 export interface Settings {
   url: string;
@@ -72,6 +74,25 @@ function readConfigFile(file: string): ConfigFile {
   return parsed.data;
 }
 
+/** The token in `file`, without surrounding blanks (a trailing newline is the usual). */
+function readTokenFile(file: string | undefined, from: string): string | undefined {
+  if (nonEmpty(file) === undefined) return undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(file!.trim(), 'utf8');
+  } catch (error) {
+    throw new CliError(
+      `Cannot read the token file ${file} (${from}): ${(error as Error).message}`,
+      EXIT.refused,
+      { cause: error },
+    );
+  }
+  const token = nonEmpty(text);
+  if (token === undefined)
+    throw new CliError(`The token file ${file} (${from}) is empty.`, EXIT.refused);
+  return token;
+}
+
 /** The first candidate that yields a value, with where it came from. Later ones are not asked. */
 function firstSet(
   candidates: [SettingSource, () => string | undefined][],
@@ -102,7 +123,7 @@ function checkUrl(value: string | undefined, from: string): string | undefined {
  * the environment leaves something to find, so a broken file never stands in a flag's way.
  */
 export function resolveSettings(
-  flags: { url?: string | undefined; token?: string | undefined },
+  flags: { url?: string | undefined; token?: string | undefined; tokenFile?: string | undefined },
   env: NodeJS.ProcessEnv,
 ): Settings {
   const configPath = configFilePath(env);
@@ -116,7 +137,9 @@ export function resolveSettings(
   ]) ?? [DEFAULT_URL, 'default'];
   const token = firstSet([
     ['flag', () => nonEmpty(flags.token)],
+    ['flag file', () => readTokenFile(flags.tokenFile, '--token-file')],
     ['env', () => nonEmpty(env.QUEUE_TOKEN)],
+    ['env file', () => readTokenFile(env.QUEUE_TOKEN_FILE, 'QUEUE_TOKEN_FILE')],
     ['config file', () => fromFile().token],
   ]);
 
@@ -138,8 +161,12 @@ export function describeSource(
   switch (source) {
     case 'flag':
       return `--${which}`;
+    case 'flag file':
+      return '--token-file';
     case 'env':
       return which === 'url' ? 'QUEUE_URL' : 'QUEUE_TOKEN';
+    case 'env file':
+      return 'QUEUE_TOKEN_FILE';
     case 'config file':
       return configPath;
     case 'default':

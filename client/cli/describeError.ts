@@ -2,7 +2,7 @@
 // (which flag, variable or file), and the exit code. `--json` gets the same as one JSON object.
 import type { FieldProblem } from '../../shared/errors.js';
 import { QueueClientError } from '@innominatus-queue/client';
-import { CliError } from './cliError.js';
+import { CliError } from './exitCodes.js';
 import { describeSource, type Settings } from './config.js';
 import { EXIT, type ExitCode } from './exitCodes.js';
 

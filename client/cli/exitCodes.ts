@@ -1,5 +1,6 @@
 // The CLI's exit codes, one closed set: scripts can tell a failed task from a refused request
-// from an unreachable server. Listed in `innominatus-queue --help`.
+// from an unreachable server. Listed in `innominatus-queue --help`. And CliError, which ends a
+// command with one of them.
 import type { FinishedStatus } from '../../shared/taskStatus.js';
 
 export const EXIT = {
@@ -38,5 +39,20 @@ export function exitCodeForStatus(status: FinishedStatus): ExitCode {
       return EXIT.taskFailed;
     case 'cancelled':
       return EXIT.taskCancelled;
+  }
+}
+
+/**
+ * An error the CLI reports as it is: its message is written for the person at the terminal, and
+ * it carries the exit code to end with.
+ */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }

@@ -1,19 +1,37 @@
 #!/usr/bin/env node
 // The `innominatus-queue` command (alias `iq`): the SDK from a terminal or a script. This file
 // wires the commands into commander; each command lives in commands/.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerActive } from './commands/active.js';
-import { registerCancel } from './commands/cancel.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEnqueue } from './commands/enqueue.js';
 import { registerLogs } from './commands/logs.js';
-import { registerRetry } from './commands/retry.js';
 import { registerStats } from './commands/stats.js';
 import { registerTask } from './commands/task.js';
+import { registerTaskActions } from './commands/taskActions.js';
 import { registerTasks } from './commands/tasks.js';
 import { DEFAULT_URL } from './config.js';
 import { EXIT, EXIT_CODES_HELP } from './exitCodes.js';
-import { packageVersion } from './packageVersion.js';
+
+/** The version for --version, from the root package.json above this file (client/cli/ under tsx,
+ * dist/client/cli/ once built). */
+function packageVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'innominatus-queue' && pkg.version) return pkg.version;
+    } catch {
+      // No package.json here: look further up.
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
 
 function createProgram(): Command {
   const program = new Command('innominatus-queue')
@@ -23,6 +41,7 @@ function createProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .option('--url <url>', `server URL (env QUEUE_URL, config file "url"; default ${DEFAULT_URL})`)
     .option('--token <token>', 'bearer token (env QUEUE_TOKEN, config file "token")')
+    .option('--token-file <file>', 'read the bearer token from a file (env QUEUE_TOKEN_FILE)')
     .option('--json', 'machine-readable JSON on stdout, and errors as JSON on stderr')
     .option('--no-color', 'no colours, even on a terminal (NO_COLOR works too)')
     .showHelpAfterError('(add --help for usage)')
@@ -43,8 +62,7 @@ ${EXIT_CODES_HELP}`,
   registerTasks(program);
   registerTask(program);
   registerLogs(program);
-  registerCancel(program);
-  registerRetry(program);
+  registerTaskActions(program);
   registerDemo(program);
   return program;
 }

@@ -2,7 +2,7 @@
 // Syntax errors are reported here with their line; the rules are the server's to check.
 import fs from 'node:fs/promises';
 import { parseDocument, type YAMLError } from 'yaml';
-import { CliError } from './cliError.js';
+import { CliError } from './exitCodes.js';
 import { EXIT } from './exitCodes.js';
 
 export async function readSpecFile(file: string): Promise<Record<string, unknown>> {

@@ -8,8 +8,8 @@
 import type { QueueClient, Subscription } from '@innominatus-queue/client';
 import type { TaskEvent } from '../../shared/events.js';
 import type { TaskDetail, TaskStep } from '../../shared/tasks.js';
-import { isFinished, type FinishedStatus } from '../../shared/taskStatus.js';
-import { CliError } from './cliError.js';
+import { isFinished, type FinishedStatus, type TaskStatus } from '../../shared/taskStatus.js';
+import { CliError } from './exitCodes.js';
 import { EXIT } from './exitCodes.js';
 import { StepCatchUp } from './stepCatchUp.js';
 
@@ -184,5 +184,37 @@ function finishedFrom(taskId: string, attempt: number, step: TaskStep): TaskEven
     duration_ms: step.duration_ms ?? 0,
     error: step.error,
     at: step.finished_at ?? new Date().toISOString(),
+  };
+}
+
+// Several tasks followed at once, for the demo: when all have started, and how each ended.
+export interface TaskTracker {
+  /** Every task has left the queue: it runs, or has already ended. */
+  allStarted: Promise<void>;
+  /** How each task ended, in the order of the ids. */
+  allFinished: Promise<TaskStatus[]>;
+  stop(): void;
+}
+
+export function trackTasks(client: QueueClient, ids: readonly string[]): TaskTracker {
+  const started = new Set<string>();
+  let markAllStarted = () => {};
+  const allStarted = new Promise<void>((resolve) => (markAllStarted = resolve));
+  const follows = ids.map((id) =>
+    followTask(client, id, (event) => {
+      if (event.type !== 'task.status' || event.status === 'pending') return;
+      started.add(id);
+      if (started.size === ids.length) markAllStarted();
+    }),
+  );
+  const allFinished = Promise.all(follows.map((f) => f.finished)).then((tasks) =>
+    tasks.map((task): TaskStatus => task.status),
+  );
+  // A failure is reported through allFinished; allStarted must not leave it unhandled meanwhile.
+  allFinished.catch(() => undefined);
+  return {
+    allStarted: Promise.race([allStarted, allFinished.then(() => undefined)]),
+    allFinished,
+    stop: () => follows.forEach((f) => f.stop()),
   };
 }

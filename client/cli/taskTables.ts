@@ -8,7 +8,7 @@ import {
   type Cell,
   type Column,
 } from './format.js';
-import type { Colors } from './output.js';
+import type { Colors } from './format.js';
 
 const HISTORY_COLUMNS: Column[] = [
   { header: 'task_id' },

@@ -4,7 +4,7 @@ import type { TaskEvent } from '../../shared/events.js';
 import type { TaskDetail } from '../../shared/tasks.js';
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import { formatDuration, millisBetween } from './format.js';
-import type { Output } from './output.js';
+import type { Output } from './format.js';
 
 export type TaskView = (event: TaskEvent) => void;
 

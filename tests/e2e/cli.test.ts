@@ -118,6 +118,17 @@ describe('enqueue', () => {
     expect(run.stdout).toMatch(/✔ task-\d+-\d+ completed/);
   });
 
+  it('-q prints the task id alone; with --wait nothing more, the outcome in the exit code', async () => {
+    const file = await specFile('quiet.yaml', specYaml('cli-quiet', ['echo quiet']));
+    const quiet = await iq('enqueue', '-q', file);
+    expect(quiet).toMatchObject({ code: 0, stderr: '' });
+    expect(quiet.stdout).toMatch(/^task-\d+-\d+\n$/);
+    const failing = await specFile('quiet-fail.yaml', specYaml('cli-quiet-fail', ['exit 3']));
+    const waited = await iq('enqueue', '--quiet', '--wait', failing);
+    expect(waited.code).toBe(1);
+    expect(waited.stdout).toMatch(/^task-\d+-\d+\n$/);
+  });
+
   it('--wait exits 1 when the task fails, with the failing step and its output', async () => {
     const file = await specFile('fail.yaml', specYaml('cli-fail', ['echo before-failure; exit 3']));
     const run = await iq('enqueue', file, '--wait');
@@ -445,6 +456,23 @@ describe('errors and settings', () => {
         QUEUE_TOKEN: 'wrong-token',
       });
       expect(flags.code).toBe(0);
+
+      // A token file (e.g. a mounted secret): --token-file, then QUEUE_TOKEN_FILE, each right
+      // after its inline twin.
+      const tokenFile = path.join(home, 'token');
+      await fs.writeFile(tokenFile, `${TOKEN}\n`);
+      const wrongFile = path.join(home, 'wrong-token');
+      await fs.writeFile(wrongFile, 'wrong-token\n');
+      const fileFlag = await cli(['enqueue', file, '--token-file', tokenFile], {
+        QUEUE_TOKEN: 'wrong-token',
+      });
+      expect(fileFlag.code).toBe(0);
+      const fileEnv = await cli(['enqueue', file], { QUEUE_TOKEN_FILE: wrongFile });
+      expect(fileEnv.code).toBe(3);
+      expect(fileEnv.stderr).toContain('the token from QUEUE_TOKEN_FILE was not accepted');
+      const missing = await cli(['stats', '--token-file', path.join(home, 'nope')]);
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toContain('Cannot read the token file');
 
       // $XDG_CONFIG_HOME is where the file is looked for when it is set.
       const xdg = path.join(home, 'xdg');

@@ -5,7 +5,7 @@ import { createQueueServer, type QueueServer } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createQueueClient, type QueueClient } from '@innominatus-queue/client';
 import type { TestDatabase } from './testDatabase.js';
-import { guideSpecYaml } from '../../client/cli/guideSpec.js';
+import { guideSpecYaml } from './guideSpec.js';
 
 export const liveServers = new Set<QueueServer>();
 

@@ -16,17 +16,33 @@ import {
   type TaskSummary,
 } from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
-import { CliError } from '../cliError.js';
-import { withDeadline } from '../deadline.js';
+import { CliError } from '../exitCodes.js';
+import { withDeadline } from '../waiting.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../embeddedServer.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { formatDuration, plural, renderStats } from '../format.js';
-import { guideSpecYaml } from '../guideSpec.js';
 import { renderActiveTasks, renderTaskHistory } from '../taskTables.js';
-import { trackTasks } from '../taskTracker.js';
+import { trackTasks } from '../taskFollower.js';
 
 /** The guide's test-score.yaml, with a 2 s sleep instead of 5 so the demo ends quickly. */
-const DEMO_SPEC_YAML = guideSpecYaml({ sleepSeconds: 2 });
+const DEMO_SPEC_YAML = `apiVersion: score.dev/v1b1
+metadata:
+  name: demo-app
+
+containers:
+  web:
+    image: nginx:latest
+
+workflow:
+  steps:
+    - name: simulate-work
+      type: bash
+      config:
+        command: |
+          echo "Simulating workflow..."
+          sleep 2
+          echo "Complete!"
+`;
 
 const WORKFLOWS = 3;
 /** The guide's own token, used against a configured server when no token is set. */

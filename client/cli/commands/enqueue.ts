@@ -3,9 +3,9 @@
 import type { Command } from 'commander';
 import type { EnqueueResponse, ScoreSpec } from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
-import { integerIn } from '../argParsers.js';
+import { integerIn } from '../action.js';
 import { EXIT, exitCodeForStatus, type ExitCode } from '../exitCodes.js';
-import { untilInterrupted } from '../interrupt.js';
+import { untilInterrupted } from '../waiting.js';
 import { readSpecFile } from '../specFile.js';
 import { followTask } from '../taskFollower.js';
 import { outcomeLine, progressView } from '../taskViews.js';
@@ -15,6 +15,7 @@ interface EnqueueOptions {
   priority?: number;
   idempotencyKey?: string;
   wait?: boolean;
+  quiet?: boolean;
 }
 
 export function registerEnqueue(program: Command): void {
@@ -29,10 +30,11 @@ export function registerEnqueue(program: Command): void {
       '--wait',
       'follow the task: show its steps and output; exit 0 completed, 1 failed, 2 cancelled',
     )
+    .option('-q, --quiet', 'print only the task id (with --wait, nothing more: see the exit code)')
     .addHelpText(
       'after',
       `
-With --json: the server's answer ({"message", "application", "task_id", "status"}); with
+With -q: the task id alone, for scripts (id=$(iq enqueue -q spec.yaml)). With --json: the server's answer ({"message", "application", "task_id", "status"}); with
 --wait --json: {"enqueued": <that answer>, "task": <the finished task>}.`,
     )
     .action(action<[string], EnqueueOptions>(enqueue, { fieldPrefix: 'spec.', subject: 'spec' }));
@@ -51,13 +53,15 @@ async function enqueue(
     priority: options.priority,
     idempotencyKey: options.idempotencyKey,
   });
+  if (options.quiet) ctx.out.line(response.task_id);
   if (!options.wait) {
+    if (options.quiet) return EXIT.ok;
     if (ctx.json) ctx.out.line(JSON.stringify(response, null, 2));
     else printEnqueued(ctx, response, true);
     return EXIT.ok;
   }
-  if (!ctx.json) printEnqueued(ctx, response, false);
-  return waitForTask(ctx, response);
+  if (!ctx.json && !options.quiet) printEnqueued(ctx, response, false);
+  return waitForTask(ctx, response, options.quiet === true);
 }
 
 function printEnqueued(ctx: CliContext, response: EnqueueResponse, hint: boolean): void {
@@ -68,10 +72,14 @@ function printEnqueued(ctx: CliContext, response: EnqueueResponse, hint: boolean
   if (hint) ctx.out.line(c.dim(`  follow it: innominatus-queue logs --follow ${response.task_id}`));
 }
 
-async function waitForTask(ctx: CliContext, response: EnqueueResponse): Promise<ExitCode> {
+async function waitForTask(
+  ctx: CliContext,
+  response: EnqueueResponse,
+  quiet: boolean,
+): Promise<ExitCode> {
   const taskId = response.task_id;
   // JSON lines of the events would go to stdout; --json keeps stdout for the one final document.
-  const view = ctx.json ? () => undefined : progressView(ctx.out, taskId);
+  const view = ctx.json || quiet ? () => undefined : progressView(ctx.out, taskId);
   const follow = followTask(ctx.client, taskId, view);
   const result = await untilInterrupted(follow.finished);
   if (result === 'interrupted') {
@@ -81,6 +89,7 @@ async function waitForTask(ctx: CliContext, response: EnqueueResponse): Promise<
     );
     return EXIT.interrupted;
   }
+  if (quiet) return exitCodeForStatus(result.status);
   if (ctx.json) ctx.out.line(JSON.stringify({ enqueued: response, task: result }, null, 2));
   else ctx.out.line(outcomeLine(result, ctx.out));
   return exitCodeForStatus(result.status);

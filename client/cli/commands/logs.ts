@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { action, type CliContext } from '../action.js';
 import { EXIT, exitCodeForStatus, type ExitCode } from '../exitCodes.js';
-import { untilInterrupted } from '../interrupt.js';
+import { untilInterrupted } from '../waiting.js';
 import { followTask } from '../taskFollower.js';
 import { jsonLinesView, logView, outcomeLine } from '../taskViews.js';
 

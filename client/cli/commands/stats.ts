@@ -5,8 +5,8 @@ import type { QueueStats } from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { renderStats, statsLine } from '../format.js';
-import { untilInterrupted } from '../interrupt.js';
-import type { Output } from '../output.js';
+import { untilInterrupted } from '../waiting.js';
+import type { Output } from '../format.js';
 
 interface StatsOptions {
   watch?: boolean;

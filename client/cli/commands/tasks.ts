@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { TASK_STATUSES, type TaskStatus } from '../../../shared/taskStatus.js';
 import { TASK_LIST_MAX } from '../../../shared/tasks.js';
 import { action, type CliContext } from '../action.js';
-import { integerIn } from '../argParsers.js';
+import { integerIn } from '../action.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { plural } from '../format.js';
 import { renderTaskHistory } from '../taskTables.js';

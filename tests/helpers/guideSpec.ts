@@ -1,5 +1,5 @@
-// The demo guide's test-score.yaml: what `npm run demo` enqueues, and what the tests and the
-// benchmarks send as "the guide's spec".
+// The demo guide's test-score.yaml: what the tests and the benchmarks send as "the guide's spec"
+// (`npm run demo` enqueues its own copy, with a shorter sleep).
 
 export interface GuideSpecOptions {
   /** `metadata.name`. @default 'demo-app' */
