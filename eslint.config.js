@@ -6,7 +6,17 @@ import drizzle from 'eslint-plugin-drizzle';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/', 'coverage/', 'data/', 'node_modules/', 'drizzle/', 'bench/results/'] },
+  {
+    ignores: [
+      '**/dist/',
+      'coverage/',
+      'data/',
+      'node_modules/',
+      'drizzle/',
+      'bench/results/',
+      'tests/generated/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
