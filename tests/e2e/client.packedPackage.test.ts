@@ -1,10 +1,12 @@
 // The SDK as another project gets it: `npm pack --workspace client`, the tarball installed into
-// an empty project, a strict type-check without skipLibCheck, and a script driving a real server.
+// an empty project, a strict type-check without skipLibCheck, a browser bundle (esbuild) without
+// Node's parts, and a script driving a real server.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { startTestServer, TOKEN, type TestServer } from '../helpers/testServer.js';
@@ -60,6 +62,20 @@ it.skipIf(process.env.TEST_BACKEND === 'postgres')(
     const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
     await run(process.execPath, [tsc, '-p', project], { cwd: project, timeout: DEADLINE_MS });
 
+    // A browser bundle takes the fetch entry: neither undici nor any Node built-in comes along.
+    const bundled = await build({
+      stdin: { contents: "export * from '@innominatus-queue/client';", resolveDir: project },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const bundledInputs = Object.keys(bundled.metafile.inputs).join('\n');
+    expect(bundledInputs).toContain('@innominatus-queue/client/dist/index.js');
+    expect(bundledInputs).not.toContain('undici');
+
     const { stdout } = await run(
       process.execPath,
       [path.join(project, 'out/drive.js'), server.url, TOKEN],
@@ -74,7 +90,7 @@ it.skipIf(process.env.TEST_BACKEND === 'postgres')(
       retried: 'pending',
       missing: 'NOT_FOUND 404',
     });
-    expect(summary.events).toContain('step.started');
+    expect(summary.events).toContain('task.status');
     expect(summary.log).toContain('started');
   },
   DEADLINE_MS + 60_000,

@@ -37,14 +37,19 @@ const streamed: QueueStats = await next((onData) => client.onStats({ onData }));
 const { task_id: id, status } = await client.enqueueSpec({ spec, priority: 5 });
 const active = await client.activeTasks();
 
-// Follow the task: cancel it once it runs, and collect its events until its stream ends.
+// Once its step has printed, follow the task: cancel it on the first event, and collect the
+// events until its stream ends.
+for (let tries = 0; !(await client.taskLogs(id)).text.includes('started'); tries++) {
+  if (tries > 200) throw new Error(`task ${id} printed nothing`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 const events: TaskEvent['type'][] = [];
 let cancelled = false;
 await new Promise<void>((resolve, reject) => {
   client.onTask(id, {
     onData: (event) => {
       events.push(event.type);
-      if (!cancelled && event.type === 'task.status' && event.status === 'running') {
+      if (!cancelled) {
         cancelled = true;
         client.cancelTask(id).catch(reject);
       }
