@@ -109,7 +109,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     onTaskFinished: (task, outcome, status) => {
       metrics.attemptFinished(
         status,
-        outcome.kind === 'released',
+        outcome.kind === 'released' && status === 'pending',
         Date.now() - task.startedAt.getTime(),
       );
       publishStatus(task, status, 'error' in outcome ? outcome.error : null);
@@ -211,7 +211,12 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         continue;
       }
       logger.info('The database is reachable again');
-      await startQueue();
+      try {
+        await startQueue();
+      } catch (error) {
+        logger.warn({ err: error }, 'could not start the queue; retrying');
+        continue;
+      }
       ready = true;
       return;
     }

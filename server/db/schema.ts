@@ -150,3 +150,13 @@ export const queueCounters = pgTable('queue_counters', {
   execTimeMsSum: doublePrecision('exec_time_ms_sum').notNull().default(0),
   execTimeCount: bigint('exec_time_count', { mode: 'number' }).notNull().default(0),
 });
+
+/**
+ * Task events too large for one NOTIFY (PostgreSQL's limit is 8,000 bytes): stored here and sent
+ * by reference, read by the other nodes, deleted after a few minutes.
+ */
+export const queueEventSpill = pgTable('queue_event_spill', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  payload: text('payload').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});

@@ -98,7 +98,9 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
     }, options.timeoutMs);
     const onAbort = () => {
       aborted = true;
-      stop();
+      // A run whose lease is gone may already be running elsewhere: no grace period.
+      if (options.signal.reason === 'lease-lost') killGroup('SIGKILL');
+      else stop();
     };
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
