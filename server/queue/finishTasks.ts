@@ -78,7 +78,8 @@ export async function finishTasks(
 
 // Shutdown: the attempt did not fail, it was interrupted, so it does not use up one of the task's
 // attempts (`attempt_base` moves instead; `attempts` only grows, so (task, attempt) names one run
-// for ever). Fenced like FINISH. A task someone asked to cancel is not handed back: it ends.
+// for ever). Fenced like FINISH, and only while the lease lasts: an expired lease is a lost
+// worker, for recovery to count. A task someone asked to cancel is not handed back: it ends.
 const RELEASE = `
 UPDATE queue_tasks t
 SET status = CASE WHEN t.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancelled' END,
@@ -91,6 +92,7 @@ SET status = CASE WHEN t.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancel
     run_at = now(), locked_by = NULL, lease_expires_at = NULL
 FROM unnest($2::bigint[], $3::int[]) AS v(id, attempt)
 WHERE t.id = v.id AND t.attempts = v.attempt AND t.status = 'running' AND t.locked_by = $1
+  AND t.lease_expires_at > now()
 RETURNING t.id, t.attempts, t.status, t.run_at`;
 
 /** Hands interrupted attempts back to the queue for another node. */
