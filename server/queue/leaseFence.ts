@@ -18,9 +18,19 @@ export function fenceMarginMs({ leaseMs }: LeaseTiming): number {
   return leaseMs / 5;
 }
 
-/** How long a heartbeat may wait for its answer: late answers are worth nothing to the fence. */
+/**
+ * How long a heartbeat may wait for its answer. An answer proves the lease from the heartbeat's
+ * send time, so a slow one still counts; but one stuck behind a dead connection must give its
+ * connection up in time for the next heartbeats (two may be in flight) to get through before the
+ * deadline.
+ */
 export function heartbeatTimeoutMs(timing: LeaseTiming): number {
-  return Math.min(Math.max(timing.heartbeatMs, 250), (timing.leaseMs - fenceMarginMs(timing)) / 2);
+  return (timing.leaseMs - fenceMarginMs(timing)) / 2;
+}
+
+/** How long a claim may wait for its answer: later, its leases could not be proven anyway. */
+export function claimTimeoutMs(timing: LeaseTiming): number {
+  return timing.leaseMs - fenceMarginMs(timing);
 }
 
 /** How often the node compares its clock with its runs' deadlines. */

@@ -11,7 +11,13 @@ import { CHANNELS } from './channels.js';
 import { claimTasks } from './claimTasks.js';
 import { FinishBatcher, type AttemptResult } from './finishBatcher.js';
 import { runKey, type RetryPolicy } from './finishTasks.js';
-import { fenceCheckMs, fenceDeadline, heartbeatTimeoutMs, type LeaseTiming } from './leaseFence.js';
+import {
+  claimTimeoutMs,
+  fenceCheckMs,
+  fenceDeadline,
+  heartbeatTimeoutMs,
+  type LeaseTiming,
+} from './leaseFence.js';
 import { heartbeat, markNodeDraining, pruneDeadNodes, registerNode, removeNode } from './nodes.js';
 import { recoverTasks, type RecoveredTask } from './recoverTasks.js';
 import type { TaskStatus } from '../../shared/taskStatus.js';
@@ -128,7 +134,8 @@ export class QueueWorker {
     }
     this.state = 'running';
     if (concurrency > 0) this.every(this.options.pollIntervalMs, () => this.wake());
-    this.every(this.options.heartbeatMs, () => this.beat());
+    // Two heartbeats may be in flight: one stuck on a dead connection does not delay the next.
+    this.every(this.options.heartbeatMs, () => this.beat(), 2);
     this.every(fenceCheckMs(this.timing), () => this.checkFence());
     this.every(this.options.recoveryIntervalMs, () => this.recover(false));
     this.wake();
@@ -244,7 +251,7 @@ export class QueueWorker {
             limit: free,
             leaseMs: this.options.leaseMs,
             appLimit: this.options.appLimit,
-            timeoutMs: heartbeatTimeoutMs(this.timing),
+            timeoutMs: claimTimeoutMs(this.timing),
           });
           // Draining, or the answer came too late to prove the lease: give them straight back.
           const late = this.state !== 'running' || performance.now() >= this.deadline(sent);
@@ -465,13 +472,13 @@ export class QueueWorker {
     this.retryWake = { at, timer };
   }
 
-  /** Runs `fn` every `ms`, skipping a beat while the previous run is still going. */
-  private every(ms: number, fn: () => unknown): void {
-    let busy = false;
+  /** Runs `fn` every `ms`, skipping a beat while `maxInFlight` runs are still going. */
+  private every(ms: number, fn: () => unknown, maxInFlight = 1): void {
+    let inFlight = 0;
     const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void Promise.resolve(fn()).finally(() => (busy = false));
+      if (inFlight >= maxInFlight) return;
+      inFlight += 1;
+      void Promise.resolve(fn()).finally(() => (inFlight -= 1));
     }, ms);
     timer.unref();
     this.timers.push(timer);

@@ -33,6 +33,6 @@ describe('lease fence', () => {
   it('with the defaults (10 s lease, 2 s heartbeat) stops runs 8 s after the last renewal sent', () => {
     const timing = { leaseMs: 10_000, heartbeatMs: 2_000 };
     expect(fenceDeadline(1_000, timing)).toBe(9_000);
-    expect(heartbeatTimeoutMs(timing)).toBe(2_000);
+    expect(heartbeatTimeoutMs(timing)).toBe(4_000);
   });
 });
