@@ -35,9 +35,12 @@ export class WebhookSender {
     this.agent = createWebhookAgent(options.config);
   }
 
-  /** A claimed delivery is ours until then: one full request and some slack. */
+  /**
+   * A claimed delivery is ours until then: one full request and slack to record it. After that
+   * any node may send it again (a node that died mid-request).
+   */
   private get leaseMs(): number {
-    return this.options.config.timeoutMs * 2 + 1000;
+    return this.options.config.timeoutMs + 5000;
   }
 
   start(): void {
