@@ -22,9 +22,10 @@ import {
   putWebhookResponseSchema,
   webhookListSchema,
   webhookNameSchema,
+  webhookSchema,
 } from '../../shared/webhooks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
-import { deleteWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
+import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -87,6 +88,10 @@ export const appRouter = router({
     .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal)),
   /** Webhooks (admin only: their URLs can carry credentials). */
   webhooks: writeProcedure.output(webhookListSchema).query(({ ctx }) => listWebhooks(ctx.services)),
+  webhook: writeProcedure
+    .input(z.strictObject({ name: webhookNameSchema }))
+    .output(webhookSchema)
+    .query(({ ctx, input }) => getWebhook(ctx.services, input.name)),
   putWebhook: writeProcedure
     .input(putWebhookInputSchema)
     .output(putWebhookResponseSchema)

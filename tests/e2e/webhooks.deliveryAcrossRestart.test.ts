@@ -84,7 +84,11 @@ describe.skipIf(!onPostgres)(
       // A message the first node was sending when it died went out again under the same id.
       expect([...inFlight].some((id) => delivered.has(id))).toBe(true);
 
-      const { body } = await getJson(url2, '/api/webhooks/cd', TOKEN);
+      // The receiver answered; the sender records the attempt just after.
+      const body = await waitFor(async () => {
+        const { body } = await getJson(url2, '/api/webhooks/cd', TOKEN);
+        return body.deliveries.delivered === TASKS && body;
+      });
       expect(body.deliveries).toEqual({ pending: 0, delivered: TASKS, failed: 0 });
       expect(await second.stop('SIGTERM')).toBe(0);
     });

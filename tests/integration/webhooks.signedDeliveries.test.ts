@@ -95,7 +95,11 @@ describe('webhook deliveries', () => {
     );
     expect(payloads.some((p) => p.data.task_id === other)).toBe(false);
 
-    const { body } = await getJson(node.url, '/api/webhooks/chat', ADMIN);
+    // The receiver answered; the sender records the attempt just after.
+    const body = await waitFor(async () => {
+      const { body } = await getJson(node.url, '/api/webhooks/chat', ADMIN);
+      return body.deliveries.delivered === 2 && body;
+    });
     expect(body.deliveries).toEqual({ pending: 0, delivered: 2, failed: 0 });
     expect(body.recent_attempts.map((a: any) => a.status_code)).toEqual([204, 204]);
     expect(body).not.toHaveProperty('secret');
@@ -133,8 +137,11 @@ describe('webhook deliveries', () => {
     expect(new Set(receiver.requests.map((r) => r.id)).size).toBe(1);
     expect([...receiver.delivered().values()][0]!.data.task_id).toBe(task);
 
-    const { body } = await getJson(node.url, '/api/webhooks', ADMIN);
-    const flaky = body.webhooks.find((w: any) => w.name === 'flaky');
+    const flaky = await waitFor(async () => {
+      const { body } = await getJson(node.url, '/api/webhooks', ADMIN);
+      const found = body.webhooks.find((w: any) => w.name === 'flaky');
+      return found.deliveries.delivered === 1 && found;
+    });
     expect(flaky.deliveries).toEqual({ pending: 0, delivered: 1, failed: 0 });
     expect(flaky.recent_attempts.map((a: any) => [a.attempt, a.status_code])).toEqual([
       [3, 200],
@@ -186,6 +193,7 @@ describe('webhook deliveries', () => {
       webhook: { name: 'trpc-hook', created_by: 'alice' },
     });
     expect((await admin.webhooks()).webhooks.map((w) => w.name)).toContain('trpc-hook');
+    expect(await admin.webhook({ name: 'trpc-hook' })).toEqual(put.webhook);
     await expect(caller(READER).webhooks()).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await admin.deleteWebhook({ name: 'trpc-hook' })).toEqual({
       name: 'trpc-hook',
