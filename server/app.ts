@@ -26,8 +26,8 @@ import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
 import { getQueueStats } from './services/queueReads.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
-import { runWorkflow } from './workflow/runWorkflow.js';
 import { WebhookSender } from './webhooks/webhookSender.js';
+import { runWorkflow } from './workflow/runWorkflow.js';
 import { resolveStepUser } from './workflow/stepUser.js';
 
 export interface QueueServerOptions {

@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ConfigError, isLoopback } from '../config.js';
-export { isLoopback };
 import type { Principal, Role } from '../services/context.js';
+
+export { isLoopback };
 
 export const DEV_TOKEN = 'test-token';
 export const DEV_USER = 'api-user';

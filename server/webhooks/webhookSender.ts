@@ -30,6 +30,7 @@ export class WebhookSender {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private lastPrune = 0;
+  private failing = false;
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.agent = createWebhookAgent(options.config);
@@ -53,9 +54,17 @@ export class WebhookSender {
   poll(): void {
     if (this.stopping.signal.aborted || this.polling) return;
     this.polling = this.claimAndSend()
-      .catch((error: unknown) =>
-        this.options.logger.warn({ err: error }, 'webhooks: could not claim deliveries'),
-      )
+      .then(() => {
+        if (this.failing) this.options.logger.info('webhooks: claiming deliveries again');
+        this.failing = false;
+      })
+      .catch((error: unknown) => {
+        // Once per outage, not once per poll.
+        if (!this.failing) {
+          this.options.logger.warn({ err: error }, 'webhooks: could not claim deliveries');
+        }
+        this.failing = true;
+      })
       .finally(() => (this.polling = undefined));
   }
 
