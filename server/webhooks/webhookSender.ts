@@ -31,6 +31,7 @@ export class WebhookSender {
   private polling: Promise<void> | undefined;
   private lastPrune = 0;
   private failing = false;
+  private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.agent = createWebhookAgent(options.config);
@@ -151,12 +152,15 @@ export class WebhookSender {
     }
   }
 
-  /** Stops claiming; requests in flight are cut short and left due for any node. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.stopping.abort();
-    await this.polling;
-    await Promise.all(this.inFlight);
-    await this.agent.close();
+  /** Stops claiming; requests in flight are cut short and left due for any node. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      clearInterval(this.timer);
+      this.stopping.abort();
+      await this.polling;
+      await Promise.all(this.inFlight);
+      await this.agent.close();
+    })();
+    return this.stopped;
   }
 }

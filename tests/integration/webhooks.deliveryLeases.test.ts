@@ -9,6 +9,9 @@ import type { Database } from '../../server/db/database.js';
 import { migrateDatabase } from '../../server/db/migrate.js';
 import { openDatabase } from '../../server/db/openDatabase.js';
 import { claimDeliveries, recordAttempt } from '../../server/webhooks/deliveries.js';
+import { WebhookSender } from '../../server/webhooks/webhookSender.js';
+import { waitFor } from '../helpers/waitFor.js';
+import { startWebhookReceiver } from '../helpers/webhookReceiver.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 
 const logger = pino({ level: 'silent' });
@@ -171,5 +174,42 @@ describe('claims and attempts', () => {
       }),
     ).toBe('failed');
     expect(await claimDeliveries(db, { nodeId: 'n1', limit: 5, leaseMs: 60_000 })).toEqual([]);
+  });
+});
+
+describe('a stopping sender', () => {
+  it('cuts its requests short and leaves them due at once for any node', async () => {
+    const receiver = await startWebhookReceiver();
+    receiver.respond = () => 'hold';
+    const config = loadConfig({ WEBHOOK_TIMEOUT: '30', WEBHOOK_POLL_INTERVAL: '0.05' }).webhooks;
+    const sender = new WebhookSender({ database: db, nodeId: 'stopping', config, logger });
+    try {
+      await db.query(
+        `INSERT INTO queue_webhooks (name, url, events, app_name, secret, created_by)
+         VALUES ('held', $1, '{task.completed}', 'app-e', 'whsec_x', 't')`,
+        [receiver.url],
+      );
+      const id = await insertTask('app-e');
+      await db.query(`UPDATE queue_tasks SET status = 'completed' WHERE id = $1`, [id]);
+      sender.start();
+      await waitFor(() => receiver.requests.length === 1, { what: 'the request' });
+      const started = Date.now();
+      await sender.stop();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const [row] = await db.query<{ status: string; due: boolean; error: string }>(
+        `SELECT d.status, d.next_attempt_at <= now() AS due, a.error
+           FROM queue_webhook_deliveries d
+           JOIN queue_webhooks w ON w.id = d.webhook_id AND w.name = 'held'
+           JOIN queue_webhook_attempts a ON a.delivery_id = d.id`,
+      );
+      expect(row).toEqual({
+        status: 'pending',
+        due: true,
+        error: 'interrupted: the sending node stopped',
+      });
+    } finally {
+      await sender.stop();
+      await receiver.close();
+    }
   });
 });
