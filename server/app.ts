@@ -26,6 +26,7 @@ import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
 import { getQueueStats } from './services/queueReads.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
+import { WebhookSender } from './webhooks/webhookSender.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
 import { resolveStepUser } from './workflow/stepUser.js';
 
@@ -65,6 +66,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       : undefined;
 
   const events = new EventHub(database, nodeId, logger);
+  const webhookSender = new WebhookSender({ database, nodeId, config: config.webhooks, logger });
   const metrics = new QueueMetrics(() => getQueueStats({ database, config }));
   const notifier =
     database.kind === 'postgres'
@@ -180,6 +182,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     await events.start();
     await worker.start();
     retention?.start();
+    webhookSender.start();
     logger.info(
       config.concurrency > 0
         ? `Async workflow queue initialized with ${config.concurrency} workers`
@@ -264,7 +267,12 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         shutdown.abort();
         logger.info('Shutting down: no new tasks are claimed; running tasks may finish');
         await startup?.catch(() => undefined);
-        await Promise.all([http.close(), worker.stop(config.shutdownTimeoutMs), retention?.stop()]);
+        await Promise.all([
+          http.close(),
+          worker.stop(config.shutdownTimeoutMs),
+          retention?.stop(),
+          webhookSender.stop(),
+        ]);
         await events.stop();
         await database.close();
         logger.info('Shutdown complete');

@@ -98,6 +98,26 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines; `auto` picks pretty on a terminal. @default auto */
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  /**
+   * Allow webhook targets whose addresses are private, loopback or link-local.
+   * @default true when HOST is a loopback address, false otherwise
+   */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .transform((value) => value === 'true' || value === '1' || value === 'yes')
+    .optional(),
+  /** Seconds a webhook request may take (connect to end of answer). @default 10 */
+  WEBHOOK_TIMEOUT: positiveSeconds(10),
+  /** Webhook requests in flight at once on this node. @default 4 */
+  WEBHOOK_CONCURRENCY: integer(4, 1, 100),
+  /** First delay before a failed webhook delivery is retried; doubles per attempt up to an hour. @default 5 */
+  WEBHOOK_RETRY_BASE_DELAY: positiveSeconds(5),
+  /** Hours after its event a delivery that keeps failing is given up. @default 24 */
+  WEBHOOK_GIVE_UP_HOURS: positiveSeconds(24),
+  /** Seconds between looks for webhook deliveries that are due. @default 1 */
+  WEBHOOK_POLL_INTERVAL: positiveSeconds(1),
+  /** Hours finished deliveries (and their attempts) stay visible before they are deleted. @default 168 */
+  WEBHOOK_HISTORY_HOURS: positiveSeconds(168),
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 });
 
@@ -132,6 +152,17 @@ export interface Config {
   retention: { maxAgeMs: number; intervalMs: number; batchSize: number };
   rateLimit: { perSecond: number; burst: number };
   corsOrigins: string[];
+  webhooks: {
+    /** Targets in private, loopback and link-local ranges are allowed. */
+    allowPrivate: boolean;
+    timeoutMs: number;
+    concurrency: number;
+    retryBaseDelayMs: number;
+    retryMaxDelayMs: number;
+    giveUpAfterMs: number;
+    pollIntervalMs: number;
+    historyMs: number;
+  };
   log: { level: z.infer<typeof envSchema>['LOG_LEVEL']; format: 'pretty' | 'json' };
 }
 
@@ -209,6 +240,16 @@ export function loadConfig(
       .split(',')
       .map((o) => o.trim())
       .filter((o) => o !== ''),
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? isLoopback(e.HOST),
+      timeoutMs: e.WEBHOOK_TIMEOUT * 1000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      retryBaseDelayMs: e.WEBHOOK_RETRY_BASE_DELAY * 1000,
+      retryMaxDelayMs: 3_600_000,
+      giveUpAfterMs: e.WEBHOOK_GIVE_UP_HOURS * 3_600_000,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL * 1000,
+      historyMs: e.WEBHOOK_HISTORY_HOURS * 3_600_000,
+    },
     log: {
       level: e.LOG_LEVEL,
       format: e.LOG_FORMAT === 'auto' ? (options.isTTY ? 'pretty' : 'json') : e.LOG_FORMAT,
@@ -224,4 +265,15 @@ function stripEmpty(env: Record<string, string | undefined>): Record<string, str
     if (trimmed !== undefined && trimmed !== '') out[key] = trimmed;
   }
   return out;
+}
+
+/** Whether HOST binds loopback only. */
+export function isLoopback(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    host === '::1' ||
+    host === '[::1]' ||
+    /^127(\.\d{1,3}){3}$/.test(host) ||
+    host === '::ffff:127.0.0.1'
+  );
 }

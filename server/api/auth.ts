@@ -4,8 +4,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import { ConfigError, isLoopback } from '../config.js';
 import type { Principal, Role } from '../services/context.js';
+
+export { isLoopback };
 
 export const DEV_TOKEN = 'test-token';
 export const DEV_USER = 'api-user';
@@ -55,16 +57,6 @@ export function parseTokenList(text: string, source: string): ConfiguredToken[] 
     entries.push({ token, principal: { user, role: role as Role } });
   }
   return entries;
-}
-
-export function isLoopback(host: string): boolean {
-  return (
-    host === 'localhost' ||
-    host === '::1' ||
-    host === '[::1]' ||
-    /^127(\.\d{1,3}){3}$/.test(host) ||
-    host === '::ffff:127.0.0.1'
-  );
 }
 
 export function createAuthenticator(config: Config, logger: Logger): Authenticator {

@@ -35,10 +35,27 @@ import {
   taskLogsSchema,
 } from '../../shared/tasks.js';
 import { taskStatusSchema } from '../../shared/taskStatus.js';
+import {
+  deleteWebhookResponseSchema,
+  putWebhookResponseSchema,
+  webhookInputSchema,
+  webhookListSchema,
+  webhookNameSchema,
+  webhookSchema,
+} from '../../shared/webhooks.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { JSON_TYPES, YAML_TYPES } from './specBody.js';
 
 const taskPath = z.object({ id: taskIdSchema.meta({ description: 'The task id.' }) });
+const webhookPath = z.object({
+  name: webhookNameSchema.meta({ description: 'The webhook’s name.' }),
+});
+const WEBHOOK_ERRORS = {
+  '400': 'The name is invalid.',
+  '401': 'No token, or an invalid one.',
+  '403': 'The token is read-only.',
+  '503': 'No database.',
+} as const;
 
 /** Who may call a route: anyone, readers (see ACCESS_NOTE), any token holder, admins. */
 type Access = 'public' | 'read' | 'token' | 'admin';
@@ -46,7 +63,7 @@ type Access = 'public' | 'read' | 'token' | 'admin';
 type ErrorStatus = '400' | '401' | '403' | '404' | '409' | '413' | '415' | '429' | '503';
 
 interface Route {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** OpenAPI form: `{id}` for a path parameter. */
   path: string;
   operationId: string;
@@ -306,6 +323,61 @@ const ROUTES: Route[] = [
   },
   {
     method: 'get',
+    path: '/api/webhooks',
+    operationId: 'listWebhooks',
+    tag: 'webhooks',
+    summary: 'Webhooks, with their delivery counts and latest attempts',
+    access: 'admin',
+    responses: { '200': { description: 'The webhooks.', content: json(webhookListSchema) } },
+    errors: { '401': WEBHOOK_ERRORS['401'], '403': WEBHOOK_ERRORS['403'], '503': 'No database.' },
+  },
+  {
+    method: 'get',
+    path: '/api/webhooks/{name}',
+    operationId: 'getWebhook',
+    tag: 'webhooks',
+    summary: 'One webhook, with its delivery counts and latest attempts',
+    access: 'admin',
+    params: { path: webhookPath },
+    responses: { '200': { description: 'The webhook.', content: json(webhookSchema) } },
+    errors: { ...WEBHOOK_ERRORS, '404': 'No such webhook.' },
+  },
+  {
+    method: 'put',
+    path: '/api/webhooks/{name}',
+    operationId: 'putWebhook',
+    tag: 'webhooks',
+    summary: 'Create or replace a webhook',
+    description:
+      'Task status changes matching `events` (and `app_name`, when given) are POSTed to `url`, signed per the Standard Webhooks specification (headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). When `secret` is absent a new one is generated on creation and returned in this answer only; a replacement without `secret` keeps the current one. With WEBHOOK_ALLOW_PRIVATE off, URLs whose host is or resolves to a private, loopback or link-local address are refused.',
+    access: 'admin',
+    params: { path: webhookPath },
+    body: { required: true, content: json(webhookInputSchema) },
+    responses: {
+      '201': { description: 'Created.', content: json(putWebhookResponseSchema) },
+      '200': { description: 'Replaced.', content: json(putWebhookResponseSchema) },
+    },
+    errors: {
+      ...WEBHOOK_ERRORS,
+      '400': 'The name or the body is invalid, or the URL is not allowed.',
+      '415': 'The content type is not JSON.',
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/webhooks/{name}',
+    operationId: 'deleteWebhook',
+    tag: 'webhooks',
+    summary: 'Delete a webhook and its pending deliveries',
+    access: 'admin',
+    params: { path: webhookPath },
+    responses: {
+      '200': { description: 'Deleted.', content: json(deleteWebhookResponseSchema) },
+    },
+    errors: { ...WEBHOOK_ERRORS, '404': 'No such webhook.' },
+  },
+  {
+    method: 'get',
     path: '/metrics',
     operationId: 'metrics',
     tag: 'health',
@@ -404,6 +476,7 @@ function buildDocument() {
       { name: 'queue', description: 'The queue as a whole.' },
       { name: 'tasks', description: 'Single tasks: detail, logs, cancel, retry.' },
       { name: 'events', description: 'Live updates.' },
+      { name: 'webhooks', description: 'Task status changes POSTed to your URLs, signed.' },
       { name: 'health', description: 'Probes, metrics and this document.' },
     ],
     paths,
@@ -431,6 +504,10 @@ function buildDocument() {
         TaskEvent: taskEventSchema,
         Health: healthSchema,
         Readiness: readinessSchema,
+        Webhook: webhookSchema,
+        WebhookInput: webhookInputSchema,
+        WebhookList: webhookListSchema,
+        PutWebhookResponse: putWebhookResponseSchema,
       },
     },
   });

@@ -8,7 +8,9 @@ import { describeZodError, summarizeProblems } from '../../shared/errors.js';
 import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
+import { webhookInputSchema, webhookNameSchema } from '../../shared/webhooks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
 import { streamAllTaskEvents, streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -131,6 +133,35 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     retryTask(services, taskId(request), authorizeWrite(auth(request))),
   );
 
+  const webhookName = (request: FastifyRequest) =>
+    parse(webhookNameSchema, (request.params as { name: string }).name, 'webhook name');
+
+  app.get('/api/webhooks', async (request) => {
+    authorizeWrite(auth(request));
+    return listWebhooks(services);
+  });
+
+  app.get('/api/webhooks/:name', async (request) => {
+    authorizeWrite(auth(request));
+    return getWebhook(services, webhookName(request));
+  });
+
+  app.put('/api/webhooks/:name', async (request, reply) => {
+    const principal = authorizeWrite(auth(request));
+    const contentType = request.headers['content-type']?.toLowerCase() ?? '';
+    if (!JSON_TYPES.some((t) => contentType.startsWith(t))) {
+      throw badRequest('Send the webhook as JSON (Content-Type: application/json).');
+    }
+    const input = parse(webhookInputSchema, parseJsonBody(decodeBody(request.body)), 'webhook');
+    const result = await putWebhook(services, webhookName(request), input, principal);
+    return reply.status(result.created ? 201 : 200).send(result);
+  });
+
+  app.delete('/api/webhooks/:name', async (request) => {
+    authorizeWrite(auth(request));
+    return deleteWebhook(services, webhookName(request));
+  });
+
   // `event: stats` and `event: task` (status changes, step starts and ends) for the whole queue;
   // with ?task_id= only that task's events, with its output, until it ends.
   app.get('/api/queue/events', async (request, reply) => {
@@ -153,6 +184,14 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
       },
     ]);
   });
+}
+
+function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequest(`The body is not valid JSON: ${(error as Error).message}`);
+  }
 }
 
 const taskListOffset = z.int('must be a whole number').min(0, 'must not be negative');

@@ -16,7 +16,16 @@ import {
   taskLogsInputSchema,
   taskLogsSchema,
 } from '../../shared/tasks.js';
+import {
+  deleteWebhookResponseSchema,
+  putWebhookInputSchema,
+  putWebhookResponseSchema,
+  webhookListSchema,
+  webhookNameSchema,
+  webhookSchema,
+} from '../../shared/webhooks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -77,6 +86,22 @@ export const appRouter = router({
     .input(taskInput)
     .output(taskActionSchema)
     .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal)),
+  /** Webhooks (admin only: their URLs can carry credentials). */
+  webhooks: writeProcedure.output(webhookListSchema).query(({ ctx }) => listWebhooks(ctx.services)),
+  webhook: writeProcedure
+    .input(z.strictObject({ name: webhookNameSchema }))
+    .output(webhookSchema)
+    .query(({ ctx, input }) => getWebhook(ctx.services, input.name)),
+  putWebhook: writeProcedure
+    .input(putWebhookInputSchema)
+    .output(putWebhookResponseSchema)
+    .mutation(({ ctx, input }) =>
+      putWebhook(ctx.services, input.name, input.webhook, ctx.principal),
+    ),
+  deleteWebhook: writeProcedure
+    .input(z.strictObject({ name: webhookNameSchema }))
+    .output(deleteWebhookResponseSchema)
+    .mutation(({ ctx, input }) => deleteWebhook(ctx.services, input.name)),
   /** The stats whenever they change (at most a few times a second), starting with the current. */
   onStats: readProcedure.subscription(({ ctx, signal }) => streamStats(ctx.services, signal)),
   /** A task's status changes, step starts and ends, and output as it is produced. */

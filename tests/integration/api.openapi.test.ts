@@ -97,7 +97,7 @@ function documented(
 }
 
 interface Call {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** The documented path, `{id}` and all. */
   route: string;
   /** The real URL path; the route when absent. */
@@ -371,6 +371,27 @@ describe('real answers match the documented schemas', () => {
     const retried = await call(200, { ...post, route: retry, url: at(failing, 'retry') });
     expect(retried.body.status).toBe('pending');
     expect(await finished(failing)).toBe('failed');
+  });
+
+  it('webhooks: PUT 201 then 200, GET, DELETE, and the refusals', async () => {
+    const route = '/api/webhooks/{name}';
+    const url = '/api/webhooks/openapi-hook';
+    const body = JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['task.failed'] });
+    const put = { method: 'PUT' as const, route, url, contentType: 'application/json' };
+    const created = await call(201, { ...put, token: ADMIN, body });
+    expect(created.body.secret).toMatch(/^whsec_/);
+    const replaced = await call(200, { ...put, token: ADMIN, body });
+    expect(replaced.body.secret).toBeUndefined();
+    await call(200, { route: '/api/webhooks', token: ADMIN });
+    await call(200, { route, url, token: ADMIN });
+    await call(400, { ...put, token: ADMIN, body: '{"url":"ftp://x","events":[]}' });
+    await call(400, { ...put, url: '/api/webhooks/Not%20A%20Name', token: ADMIN, body });
+    await call(401, { ...put, body });
+    await call(403, { ...put, token: READER, body });
+    await call(403, { route: '/api/webhooks', token: READER });
+    await call(200, { method: 'DELETE', route, url, token: ADMIN });
+    await call(404, { method: 'DELETE', route, url, token: ADMIN });
+    await call(404, { route, url, token: ADMIN });
   });
 
   it('GET /api/queue/events: an SSE stream whose events match x-sse-events', async () => {
