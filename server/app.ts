@@ -27,6 +27,7 @@ import type { QueueServices } from './services/context.js';
 import { getQueueStats } from './services/queueReads.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
+import { resolveStepSandbox } from './workflow/stepSandbox.js';
 import { resolveStepUser } from './workflow/stepUser.js';
 
 export interface QueueServerOptions {
@@ -58,6 +59,9 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   const authenticator = createAuthenticator(config, logger);
   const goldenPaths = await loadGoldenPaths(options.goldenPathsDir ?? GOLDEN_PATHS_DIR);
   const stepUser = resolveStepUser(config.steps.user);
+  // Only a node with workers runs steps.
+  const sandbox =
+    config.concurrency > 0 ? resolveStepSandbox(config, { logger, stepUser }) : undefined;
   const database: Database = await openDatabase(config.database, logger);
   const retention =
     config.retention.maxAgeMs > 0
@@ -97,6 +101,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           steps: config.steps,
           logger,
           stepUser,
+          sandbox,
           publish: (event) => events.publish(event),
           onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
         },

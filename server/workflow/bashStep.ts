@@ -4,7 +4,8 @@
 // SIGKILL after a grace period. Whatever the step left running in its group is killed when it
 // ends, so no orphan outlives its step. And if the server itself dies (SIGKILL, OOM), a watchdog
 // in the group notices within a second and kills the group: the task is recovered elsewhere, and
-// its old run does not carry on unseen.
+// its old run does not carry on unseen. In the sandbox (stepSandbox.ts) bubblewrap takes the
+// watchdog's place: the server's pid is out of sight there, and `--die-with-parent` does the job.
 import { spawn } from 'node:child_process';
 import { OutputTail } from './outputTail.js';
 
@@ -22,6 +23,8 @@ export interface BashStepOptions {
   /** Every chunk as it arrives, with the tail kept so far. */
   onOutput?: ((chunk: Buffer, tail: { text: () => string; bytes: number }) => void) | undefined;
   onSpawn?: ((pid: number) => void) | undefined;
+  /** Runs the shell under this program and its arguments (bwrap and its sandbox options). */
+  sandbox?: { file: string; args: string[] } | undefined;
 }
 
 export interface BashStepResult {
@@ -57,18 +60,32 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
 
-    const child = spawn(
-      'bash',
-      ['--noprofile', '--norc', '-c', WATCHDOG, 'bash', String(process.pid), options.command],
-      {
-        cwd: options.cwd,
-        env: options.env,
-        detached: true, // a process group of its own, so the group can be killed as one
-        stdio: ['ignore', 'pipe', 'pipe'],
-        uid: options.uid,
-        gid: options.gid,
-      },
-    );
+    const [file, args] = options.sandbox
+      ? [
+          options.sandbox.file,
+          [
+            ...options.sandbox.args,
+            'bash',
+            '--noprofile',
+            '--norc',
+            '-eo',
+            'pipefail',
+            '-c',
+            options.command,
+          ],
+        ]
+      : [
+          'bash',
+          ['--noprofile', '--norc', '-c', WATCHDOG, 'bash', String(process.pid), options.command],
+        ];
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true, // a process group of its own, so the group can be killed as one
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: options.uid,
+      gid: options.gid,
+    });
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
 
     const onData = (chunk: Buffer, isStderr: boolean) => {
