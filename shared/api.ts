@@ -51,11 +51,27 @@ export const queueStatsSchema = z.object({
 });
 export type QueueStats = z.infer<typeof queueStatsSchema>;
 
+/**
+ * What a token may do: `admin` everything, inline `workflow.steps` included; `developer` enqueue
+ * golden paths, and cancel or retry its own tasks; `read` only read.
+ */
+export const ROLES = ['admin', 'developer', 'read'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
 export const taskMetadataSchema = z.object({
   source: taskSourceSchema,
   user: z.string(),
+  /** The role of the token that enqueued the task (absent on tasks older than roles). */
+  role: roleSchema.optional(),
 });
 export type TaskMetadata = z.infer<typeof taskMetadataSchema>;
+
+/** The metadata fields of the wire shape, whatever else a stored row holds. */
+export function pickMetadata(metadata: TaskMetadata): TaskMetadata {
+  const { source, user, role } = metadata;
+  return role === undefined ? { source, user } : { source, user, role };
+}
 
 export const activeTaskSchema = z.object({
   id: z.string(),

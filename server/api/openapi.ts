@@ -41,7 +41,7 @@ import { JSON_TYPES, YAML_TYPES } from './specBody.js';
 const taskPath = z.object({ id: taskIdSchema.meta({ description: 'The task id.' }) });
 
 /** Who may call a route: anyone, readers (see ACCESS_NOTE), any token holder, admins. */
-type Access = 'public' | 'read' | 'token' | 'admin';
+type Access = 'public' | 'read' | 'token' | 'write';
 
 type ErrorStatus = '400' | '401' | '403' | '404' | '409' | '413' | '415' | '429' | '503';
 
@@ -99,8 +99,9 @@ const ROUTES: Route[] = [
     tag: 'specs',
     summary: 'Enqueue a Score spec',
     description:
-      'Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it.',
-    access: 'admin',
+      'Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it. ' +
+      'Roles: `admin` tokens may send specs with an inline `workflow`; `developer` tokens run golden paths only, and a spec with an inline `workflow` gets 403 saying so.',
+    access: 'write',
     params: {
       query: z.object({
         golden_path: goldenPathNameSchema.optional().meta({
@@ -144,7 +145,7 @@ const ROUTES: Route[] = [
     errors: {
       '400': 'The body does not parse, or the spec, a query parameter or the key is invalid.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token sent a spec with an inline workflow.',
       '404': 'No such golden path.',
       '413': 'The body is larger than BODY_LIMIT.',
       '415': 'The content type is not YAML or JSON.',
@@ -233,14 +234,15 @@ const ROUTES: Route[] = [
     tag: 'tasks',
     summary: 'Cancel a pending or running task',
     description:
-      'A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`.',
-    access: 'admin',
+      'A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`. ' +
+      'An `admin` token cancels any task; a `developer` token only the tasks its user created.',
+    access: 'write',
     params: { path: taskPath },
     responses: { '200': { description: 'What became of it.', content: json(taskActionSchema) } },
     errors: {
       '400': 'The id is not a task id.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token’s user did not create the task.',
       '404': 'No such task.',
       '409': 'The task has already finished.',
       '503': 'No database.',
@@ -252,13 +254,15 @@ const ROUTES: Route[] = [
     operationId: 'retryTask',
     tag: 'tasks',
     summary: 'Queue a failed or cancelled task again',
-    access: 'admin',
+    description:
+      'An `admin` token retries any task; a `developer` token only the tasks its user created.',
+    access: 'write',
     params: { path: taskPath },
     responses: { '200': { description: 'Queued again.', content: json(taskActionSchema) } },
     errors: {
       '400': 'The id is not a task id.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token’s user did not create the task.',
       '404': 'No such task.',
       '409': 'The task is neither failed nor cancelled.',
       '503': 'No database.',
@@ -342,14 +346,15 @@ const SECURITY: Record<Access, NonNullable<ZodOpenApiOperationObject['security']
   // Either no token at all or a valid one: reads are open unless REQUIRE_AUTH_FOR_READS is set.
   read: [{}, { [BEARER]: [] }],
   token: [{ [BEARER]: [] }],
-  admin: [{ [BEARER]: [] }],
+  write: [{ [BEARER]: [] }],
 };
 
 const ACCESS_NOTE: Record<Access, string | undefined> = {
   public: undefined,
   read: 'Open unless REQUIRE_AUTH_FOR_READS is set; a token that is sent must be valid.',
   token: 'Needs a bearer token.',
-  admin: 'Needs a bearer token with the admin role.',
+  write:
+    'Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.',
 };
 
 function operation(route: Route): ZodOpenApiOperationObject {
@@ -412,7 +417,8 @@ function buildDocument() {
         [BEARER]: {
           type: 'http',
           scheme: 'bearer',
-          description: 'A token from API_TOKENS or API_TOKENS_FILE (`token:user[:role]`).',
+          description:
+            'A token from API_TOKENS or API_TOKENS_FILE (`token:user[:role]`). Roles: `admin` (the default) may do everything, inline workflow steps included; `developer` enqueues golden paths and cancels or retries its own tasks; `read` only reads. The development token on loopback is `admin`.',
         },
       },
       // Named here, each shared schema becomes one component that every use refers to. Their

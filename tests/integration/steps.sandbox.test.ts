@@ -16,7 +16,8 @@ beforeAll(async () => {
   // Something the server process has in its environment that must never reach a step.
   process.env.QUEUE_TEST_SECRET = SECRET;
   database = await createTestDatabase();
-  node = await startTestServer(database, { API_TOKENS: `${SECRET}:alice` });
+  // `auto`: in the bubblewrap sandbox where bwrap is installed, unisolated elsewhere.
+  node = await startTestServer(database, { API_TOKENS: `${SECRET}:alice`, STEP_SANDBOX: 'auto' });
 });
 afterAll(async () => {
   delete process.env.QUEUE_TEST_SECRET;
