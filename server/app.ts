@@ -35,7 +35,7 @@ export interface QueueServerOptions {
   logger: Logger;
   /** Defaults to `<host>-<pid>-<random>`. */
   nodeId?: string;
-  /** Where the golden paths are read from. @default goldenpaths/ of the project */
+  /** Where the golden paths are read from. @default GOLDEN_PATHS_DIR, else goldenpaths/ of the project */
   goldenPathsDir?: string;
 }
 
@@ -57,7 +57,9 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     options.nodeId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   // Configuration problems first: they need no database to be reported.
   const authenticator = createAuthenticator(config, logger);
-  const goldenPaths = await loadGoldenPaths(options.goldenPathsDir ?? GOLDEN_PATHS_DIR);
+  const goldenPaths = await loadGoldenPaths(
+    options.goldenPathsDir ?? config.goldenPathsDir ?? GOLDEN_PATHS_DIR,
+  );
   const stepUser = resolveStepUser(config.steps.user);
   // Only a node with workers runs steps.
   const sandbox =

@@ -59,6 +59,24 @@ export const ROLES = ['admin', 'developer', 'read'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
+/** GET /api/golden-paths: the golden paths a spec may run, with what their steps do. */
+export const goldenPathSummarySchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** True for the one a spec runs when it names none. */
+  default: z.boolean(),
+  steps: z.array(
+    z.object({ name: z.string(), type: z.string(), description: z.string().nullable() }),
+  ),
+});
+export type GoldenPathSummary = z.infer<typeof goldenPathSummarySchema>;
+
+export const goldenPathListSchema = z.object({
+  count: z.int(),
+  golden_paths: z.array(goldenPathSummarySchema),
+});
+export type GoldenPathList = z.infer<typeof goldenPathListSchema>;
+
 export const taskMetadataSchema = z.object({
   source: taskSourceSchema,
   user: z.string(),

@@ -16,6 +16,7 @@ import {
 import {
   activeTasksSchema,
   enqueueResponseSchema,
+  goldenPathListSchema,
   healthSchema,
   readinessSchema,
   idempotencyKeySchema,
@@ -105,7 +106,8 @@ const ROUTES: Route[] = [
     params: {
       query: z.object({
         golden_path: goldenPathNameSchema.optional().meta({
-          description: 'A shipped golden path; `deploy-app` when absent.',
+          description:
+            'A golden path (GET /api/golden-paths lists them); `deploy-app` when absent.',
         }),
         priority: prioritySchema.optional().meta({
           description: 'Higher runs first; FIFO within a priority. Default 0.',
@@ -152,6 +154,20 @@ const ROUTES: Route[] = [
       '429': 'Too many enqueues for this token; see Retry-After.',
       '503': 'The database is unavailable; nothing was stored.',
     },
+  },
+  {
+    method: 'get',
+    path: '/api/golden-paths',
+    operationId: 'goldenPaths',
+    tag: 'specs',
+    summary: 'The golden paths a spec may run',
+    description:
+      'The golden paths of GOLDEN_PATHS_DIR with their steps’ names and descriptions. A `developer` token runs only these (pick one with `golden_path`); `default` marks the one a spec runs when it names none.',
+    access: 'read',
+    responses: {
+      '200': { description: 'The golden paths.', content: json(goldenPathListSchema) },
+    },
+    errors: { '401': 'A token is needed, or the one sent is invalid.' },
   },
   {
     method: 'get',
@@ -405,7 +421,7 @@ function buildDocument() {
     openapi: '3.1.0',
     info: { title: pkg.name, version: pkg.version, description: pkg.description },
     tags: [
-      { name: 'specs', description: 'Enqueue Score specs.' },
+      { name: 'specs', description: 'Enqueue Score specs; the golden paths they may run.' },
       { name: 'queue', description: 'The queue as a whole.' },
       { name: 'tasks', description: 'Single tasks: detail, logs, cancel, retry.' },
       { name: 'events', description: 'Live updates.' },

@@ -9,6 +9,7 @@ import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { listGoldenPaths } from '../services/goldenPathList.js';
 import { streamAllTaskEvents, streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -78,6 +79,11 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
       source: 'api',
     });
     return reply.status(result.created ? 202 : 200).send(result.response);
+  });
+
+  app.get('/api/golden-paths', (request) => {
+    authorizeRead(auth(request), services.config);
+    return listGoldenPaths(services);
   });
 
   app.get('/api/queue/stats', async (request) => {

@@ -5,6 +5,7 @@ import {
   activeTasksSchema,
   enqueueResponseSchema,
   enqueueSpecInputSchema,
+  goldenPathListSchema,
   queueStatsSchema,
 } from '../../shared/api.js';
 import {
@@ -17,6 +18,7 @@ import {
   taskLogsSchema,
 } from '../../shared/tasks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { listGoldenPaths } from '../services/goldenPathList.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -51,6 +53,10 @@ export const appRouter = router({
       });
       return result.response;
     }),
+  /** The golden paths a spec may run (developer tokens run only these), with their steps. */
+  goldenPaths: readProcedure
+    .output(goldenPathListSchema)
+    .query(({ ctx }) => listGoldenPaths(ctx.services)),
   queueStats: readProcedure
     .output(queueStatsSchema)
     .query(({ ctx }) => getQueueStats(ctx.services)),
