@@ -59,6 +59,8 @@ export function sandboxArgs(
     '--unshare-pid', '--unshare-ipc', '--unshare-uts',
     '--hostname', 'step',
     '--die-with-parent',
+    // As root, bwrap keeps every capability unless told: a root step could remount / writable.
+    '--cap-drop', 'ALL',
   ];
   if (!sandbox.network) args.push('--unshare-net');
   for (const dir of sandbox.hiddenDirs) args.push('--tmpfs', dir);

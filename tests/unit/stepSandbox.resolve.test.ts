@@ -84,6 +84,7 @@ describe('sandboxArgs', () => {
     expect(args).toContain('--ro-bind / /');
     expect(args).toContain('--unshare-pid --unshare-ipc --unshare-uts');
     expect(args).toContain('--die-with-parent');
+    expect(args).toContain('--cap-drop ALL');
     expect(args).toContain('--unshare-net');
     expect(args).toContain('--bind /tmp/q/t1-tmp /tmp');
     expect(args).toContain('--tmpfs /srv/queue/data');
