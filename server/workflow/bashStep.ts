@@ -7,6 +7,7 @@
 // its old run does not carry on unseen. In the sandbox (stepSandbox.ts) bubblewrap takes the
 // watchdog's place: the server's pid is out of sight there, and `--die-with-parent` does the job.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { OutputTail } from './outputTail.js';
 
 export interface BashStepOptions {
@@ -47,6 +48,26 @@ const WATCHDOG = [
   '( while kill -0 "$1" 2>/dev/null || ps -p "$1" >/dev/null 2>&1; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &',
   'exec bash --noprofile --norc -eo pipefail -c "$2"',
 ].join('\n');
+
+/** Signals every process of group `pgid` but its leader (Linux: read from /proc). */
+function signalGroupExcept(pgid: number, signal: NodeJS.Signals): void {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name) && name !== String(pgid));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The fields after the command name (in parentheses, maybe with spaces): state ppid pgrp.
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === pgid) process.kill(Number(pid), signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
 
 /** How long to wait for the pipes to drain after the step's process exits. */
 const DRAIN_MS = 1_000;
@@ -105,7 +126,10 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
       }
     };
     const stop = () => {
-      killGroup('SIGTERM');
+      // bwrap dies of a SIGTERM and takes its sandbox with it at once: the step's processes get
+      // theirs without bwrap, so they have STEP_KILL_GRACE to clean up, as without the sandbox.
+      if (options.sandbox && child.pid !== undefined) signalGroupExcept(child.pid, 'SIGTERM');
+      else killGroup('SIGTERM');
       killTimer ??= setTimeout(() => killGroup('SIGKILL'), options.killGraceMs);
     };
 

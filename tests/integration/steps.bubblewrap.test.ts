@@ -26,7 +26,11 @@ afterAll(async () => {
   fs.rmSync(cacheDir, { recursive: true, force: true });
 });
 
-async function run(node: TestServer, name: string, commands: string[]) {
+async function run(
+  node: TestServer,
+  name: string,
+  commands: (string | { command: string; timeout: number })[],
+) {
   const body = JSON.stringify({
     apiVersion: 'score.dev/v1b1',
     metadata: { name },
@@ -35,7 +39,7 @@ async function run(node: TestServer, name: string, commands: string[]) {
       steps: commands.map((command, i) => ({
         name: `step-${i + 1}`,
         type: 'bash',
-        config: { command },
+        config: typeof command === 'string' ? { command } : command,
       })),
     },
   });
@@ -123,6 +127,21 @@ describe.skipIf(!HAS_BWRAP)('a sandboxed step', () => {
     expect(second.task.status).toBe('completed');
     expect(second.outputs[0]).not.toContain(marker);
     expect(second.outputs[0]).toMatch(/No such file/);
+  });
+
+  it('gives a step that times out STEP_KILL_GRACE to clean up after SIGTERM', async () => {
+    const { task, outputs } = await run(node, 'grace', [
+      {
+        command:
+          "trap 'echo cleaning up; sleep 0.3; echo cleaned; exit 1' TERM; echo started; sleep 300 & wait",
+        timeout: 1,
+      },
+    ]);
+    expect(task.status).toBe('failed');
+    expect(task.error_message).toBe(
+      "step 'step-1' timed out after 1s; its process group was killed",
+    );
+    expect(outputs[0]).toBe('started\ncleaning up\ncleaned\n');
   });
 
   it('keeps the network by default', async () => {
