@@ -64,11 +64,29 @@ export function sandboxArgs(
   ];
   if (!sandbox.network) args.push('--unshare-net');
   for (const dir of sandbox.hiddenDirs) args.push('--tmpfs', dir);
+  // /dev/null over the file, on a nodev mount: opening it fails (EACCES).
   for (const file of sandbox.hiddenFiles) args.push('--ro-bind', '/dev/null', file);
   // After /tmp's tmpfs: these may lie under /tmp (the default WORK_DIR does).
   for (const dir of sandbox.writablePaths) args.push('--bind', dir, dir);
   args.push('--bind', workDir, workDir, '--chdir', workDir, '--');
   return args;
+}
+
+/**
+ * The PGlite data directory, to hide it from steps. It is created here when missing (PGlite would
+ * create it a moment later) because a path that does not exist cannot be hidden; if that fails,
+ * opening the database reports it.
+ */
+function pgliteDataDir(config: Config): string[] {
+  if (config.database.kind !== 'pglite' || config.database.dataDir.startsWith('memory://')) {
+    return [];
+  }
+  try {
+    fs.mkdirSync(config.database.dataDir, { recursive: true });
+  } catch {
+    return [];
+  }
+  return [config.database.dataDir];
 }
 
 /** What resolveStepSandbox needs besides the configuration. */
@@ -106,7 +124,7 @@ export function resolveStepSandbox(
       );
     }
     context.logger.warn(
-      `Steps are NOT isolated: ${why}. They run as the server's user (or STEP_USER) and can read the server process environment; install bubblewrap, or set STEP_SANDBOX=off to silence this warning`,
+      `Steps are NOT isolated: ${why}. They run as the server's user (or STEP_USER) and can read the server process environment; install bubblewrap (apt-get install bubblewrap), or set STEP_SANDBOX=off if that is intended`,
     );
     return undefined;
   };
@@ -115,10 +133,7 @@ export function resolveStepSandbox(
   const sandbox: StepSandbox = {
     bwrap,
     writablePaths,
-    hiddenDirs:
-      config.database.kind === 'pglite' && fs.existsSync(config.database.dataDir)
-        ? [config.database.dataDir]
-        : [],
+    hiddenDirs: pgliteDataDir(config),
     hiddenFiles:
       config.auth.tokensFile !== undefined && fs.existsSync(config.auth.tokensFile)
         ? [path.resolve(config.auth.tokensFile)]

@@ -15,6 +15,7 @@ const SECRET = 'sandbox-secret-value-0815';
 // Outside /tmp (a step's /tmp is its own): where the host keeps files a step must not touch.
 const hostDir = fs.mkdtempSync(path.join('/var/tmp', 'queue-sandbox-host-'));
 const cacheDir = fs.mkdtempSync(path.join('/var/tmp', 'queue-sandbox-cache-'));
+const tokensFile = path.join(hostDir, 'tokens');
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -66,8 +67,9 @@ describe.skipIf(!HAS_BWRAP)('a sandboxed step', () => {
   let node: TestServer;
   beforeAll(async () => {
     process.env.QUEUE_SANDBOX_SECRET = SECRET; // in the server's environment, as a token would be
+    fs.writeFileSync(tokensFile, `${SECRET}:alice\n`);
     node = await startTestServer(database, {
-      API_TOKENS: `${SECRET}:alice`,
+      API_TOKENS_FILE: tokensFile,
       STEP_SANDBOX: 'bwrap',
       STEP_WRITABLE_PATHS: cacheDir,
     });
@@ -87,6 +89,14 @@ describe.skipIf(!HAS_BWRAP)('a sandboxed step', () => {
     expect(outputs[0]).not.toContain('QUEUE_SANDBOX_SECRET');
     // bwrap's init, bash, and the few commands of the pipeline: nothing of the host.
     expect(Number(/pids: (\d+)/.exec(outputs[0]!)?.[1])).toBeLessThan(10);
+  });
+
+  it('cannot read API_TOKENS_FILE, which is hidden', async () => {
+    const { task, outputs } = await run(node, 'token-file', [`cat ${tokensFile} 2>&1 || true`]);
+    expect(task.status).toBe('completed');
+    // /dev/null is mounted over it, on a nodev mount: not even opened.
+    expect(outputs[0]).toMatch(/Permission denied/);
+    expect(outputs[0]).not.toContain(SECRET);
   });
 
   it('cannot signal the server, which keeps running', async () => {

@@ -99,3 +99,21 @@ describe('sandboxArgs', () => {
     );
   });
 });
+
+describe('what a sandbox hides', () => {
+  it.skipIf(findOnPath('bwrap', process.env.PATH ?? '') === undefined)(
+    'the PGlite data directory (created if missing) and API_TOKENS_FILE',
+    () => {
+      const { logger } = capture();
+      const dataDir = path.join(emptyDir, 'data');
+      const tokensFile = path.join(emptyDir, 'tokens');
+      fs.writeFileSync(tokensFile, 'some-long-token:alice\n');
+      const sandbox = resolveStepSandbox(
+        config({ DATA_DIR: dataDir, API_TOKENS_FILE: tokensFile, PATH: process.env.PATH ?? '' }),
+        { logger },
+      );
+      expect(sandbox).toMatchObject({ hiddenDirs: [dataDir], hiddenFiles: [tokensFile] });
+      expect(fs.existsSync(dataDir)).toBe(true);
+    },
+  );
+});
