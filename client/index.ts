@@ -9,7 +9,13 @@ import {
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import type { AppRouter } from '../server/api/router.js';
-import type { ActiveTasks, EnqueueResponse, EnqueueSpecInput, QueueStats } from '../shared/api.js';
+import type {
+  ActiveTasks,
+  EnqueueResponse,
+  EnqueueSpecInput,
+  GoldenPathList,
+  QueueStats,
+} from '../shared/api.js';
 import type { TaskEvent } from '../shared/events.js';
 import type { TaskAction, TaskDetail, TaskList, TaskListInput, TaskLogs } from '../shared/tasks.js';
 import { QueueClientError, toQueueClientError } from './errors.js';
@@ -61,6 +67,8 @@ export interface SubscriptionHandlers<T> {
 export interface QueueClient {
   enqueueSpec(input: EnqueueSpecInput): Promise<EnqueueResponse>;
   queueStats(): Promise<QueueStats>;
+  /** The golden paths a spec may run, with their steps' names and descriptions. */
+  goldenPaths(): Promise<GoldenPathList>;
   activeTasks(): Promise<ActiveTasks>;
   tasks(input?: TaskListInput): Promise<TaskList>;
   task(taskId: string): Promise<TaskDetail>;
@@ -196,6 +204,7 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
     enqueueSpec: (input) =>
       call(() => trpc.enqueueSpec.mutate(input), input.idempotencyKey !== undefined),
     queueStats: () => call(() => trpc.queueStats.query(), true),
+    goldenPaths: () => call(() => trpc.goldenPaths.query(), true),
     activeTasks: () => call(() => trpc.activeTasks.query(), true),
     tasks: (input = {}) => call(() => trpc.tasks.query(input), true),
     task: (taskId) => call(() => trpc.task.query({ taskId }), true),

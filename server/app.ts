@@ -28,6 +28,7 @@ import { getQueueStats } from './services/queueReads.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { WebhookSender } from './webhooks/webhookSender.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
+import { resolveStepSandbox } from './workflow/stepSandbox.js';
 import { resolveStepUser } from './workflow/stepUser.js';
 
 export interface QueueServerOptions {
@@ -35,7 +36,7 @@ export interface QueueServerOptions {
   logger: Logger;
   /** Defaults to `<host>-<pid>-<random>`. */
   nodeId?: string;
-  /** Where the golden paths are read from. @default goldenpaths/ of the project */
+  /** Where the golden paths are read from. @default GOLDEN_PATHS_DIR, else goldenpaths/ of the project */
   goldenPathsDir?: string;
 }
 
@@ -57,8 +58,13 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     options.nodeId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   // Configuration problems first: they need no database to be reported.
   const authenticator = createAuthenticator(config, logger);
-  const goldenPaths = await loadGoldenPaths(options.goldenPathsDir ?? GOLDEN_PATHS_DIR);
+  const goldenPaths = await loadGoldenPaths(
+    options.goldenPathsDir ?? config.goldenPathsDir ?? GOLDEN_PATHS_DIR,
+  );
   const stepUser = resolveStepUser(config.steps.user);
+  // Only a node with workers runs steps.
+  const sandbox =
+    config.concurrency > 0 ? resolveStepSandbox(config, { logger, stepUser }) : undefined;
   const database: Database = await openDatabase(config.database, logger);
   const retention =
     config.retention.maxAgeMs > 0
@@ -99,6 +105,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           steps: config.steps,
           logger,
           stepUser,
+          sandbox,
           publish: (event) => events.publish(event),
           onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
         },

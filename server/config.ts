@@ -42,7 +42,7 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: integer(10, 2, 200),
   /** Where PGlite keeps its files. @default ./data */
   DATA_DIR: z.string().min(1).default('data'),
-  /** `token:user[:role]` pairs, comma-separated; role is `admin` (default) or `read`. */
+  /** `token:user[:role]` pairs, comma-separated; role `admin` (default), `developer` or `read`. */
   API_TOKENS: z.string().optional(),
   /** A file with one `token:user[:role]` per line (`#` starts a comment). */
   API_TOKENS_FILE: z.string().optional(),
@@ -94,6 +94,17 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().optional(),
   /** Run steps as this user (name or uid) when the server runs as root. Recommended. */
   STEP_USER: z.string().optional(),
+  /**
+   * Isolate every step with bubblewrap: `bwrap` requires it, `auto` uses it when `bwrap` is on
+   * PATH (and warns when it is not), `off` runs steps unisolated. @default auto
+   */
+  STEP_SANDBOX: z.enum(['auto', 'bwrap', 'off']).default('auto'),
+  /** Host paths a sandboxed step may write to besides its working directory and /tmp, comma-separated. */
+  STEP_WRITABLE_PATHS: z.string().optional(),
+  /** `off` gives each sandboxed step its own empty network namespace. @default on */
+  STEP_NETWORK: z.enum(['on', 'off']).default('on'),
+  /** Folder of the golden-path files. @default the shipped goldenpaths/ */
+  GOLDEN_PATHS_DIR: z.string().min(1).optional(),
   /** pino level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines; `auto` picks pretty on a terminal. @default auto */
@@ -137,7 +148,17 @@ export interface Config {
     path: string;
     /** User (name or uid) the steps run as; undefined: the server's own. */
     user: string | undefined;
+    sandbox: {
+      mode: 'auto' | 'bwrap' | 'off';
+      /** Absolute host paths bind-mounted writable into the sandbox. */
+      writablePaths: string[];
+      network: boolean;
+      /** Where `bwrap` is looked for: the server's PATH. */
+      searchPath: string;
+    };
   };
+  /** Folder of the golden-path files; undefined: the shipped goldenpaths/. */
+  goldenPathsDir: string | undefined;
   shutdownTimeoutMs: number;
   queue: {
     leaseMs: number;
@@ -215,7 +236,15 @@ export function loadConfig(
       workDir: path.resolve(cwd, e.WORK_DIR ?? path.join(os.tmpdir(), 'innominatus-queue')),
       path: e.STEP_PATH ?? e.PATH,
       user: e.STEP_USER,
+      sandbox: {
+        mode: e.STEP_SANDBOX,
+        writablePaths: splitList(e.STEP_WRITABLE_PATHS).map((p) => path.resolve(cwd, p)),
+        network: e.STEP_NETWORK === 'on',
+        searchPath: e.PATH,
+      },
     },
+    goldenPathsDir:
+      e.GOLDEN_PATHS_DIR === undefined ? undefined : path.resolve(cwd, e.GOLDEN_PATHS_DIR),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     queue: {
       leaseMs: e.LEASE_DURATION * 1000,
@@ -236,10 +265,7 @@ export function loadConfig(
       perSecond: e.ENQUEUE_RATE_LIMIT,
       burst: e.ENQUEUE_RATE_BURST || Math.max(1, Math.ceil(e.ENQUEUE_RATE_LIMIT * 2)),
     },
-    corsOrigins: (e.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter((o) => o !== ''),
+    corsOrigins: splitList(e.CORS_ORIGINS),
     webhooks: {
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? isLoopback(e.HOST),
       timeoutMs: e.WEBHOOK_TIMEOUT * 1000,
@@ -255,6 +281,14 @@ export function loadConfig(
       format: e.LOG_FORMAT === 'auto' ? (options.isTTY ? 'pretty' : 'json') : e.LOG_FORMAT,
     },
   };
+}
+
+/** `a, b,,c` -> `['a', 'b', 'c']`. */
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** `FOO=` (or `FOO=' '`) in a shell means "unset" to people; treat it so. Values are trimmed. */

@@ -51,11 +51,45 @@ export const queueStatsSchema = z.object({
 });
 export type QueueStats = z.infer<typeof queueStatsSchema>;
 
+/**
+ * What a token may do: `admin` everything, inline `workflow.steps` included; `developer` enqueue
+ * golden paths, and cancel or retry its own tasks; `read` only read.
+ */
+export const ROLES = ['admin', 'developer', 'read'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+/** GET /api/golden-paths: the golden paths a spec may run, with what their steps do. */
+export const goldenPathSummarySchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** True for the one a spec runs when it names none. */
+  default: z.boolean(),
+  steps: z.array(
+    z.object({ name: z.string(), type: z.string(), description: z.string().nullable() }),
+  ),
+});
+export type GoldenPathSummary = z.infer<typeof goldenPathSummarySchema>;
+
+export const goldenPathListSchema = z.object({
+  count: z.int(),
+  golden_paths: z.array(goldenPathSummarySchema),
+});
+export type GoldenPathList = z.infer<typeof goldenPathListSchema>;
+
 export const taskMetadataSchema = z.object({
   source: taskSourceSchema,
   user: z.string(),
+  /** The role of the token that enqueued the task (absent on tasks older than roles). */
+  role: roleSchema.optional(),
 });
 export type TaskMetadata = z.infer<typeof taskMetadataSchema>;
+
+/** The metadata fields of the wire shape, whatever else a stored row holds. */
+export function pickMetadata(metadata: TaskMetadata): TaskMetadata {
+  const { source, user, role } = metadata;
+  return role === undefined ? { source, user } : { source, user, role };
+}
 
 export const activeTaskSchema = z.object({
   id: z.string(),

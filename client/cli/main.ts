@@ -6,6 +6,7 @@ import { registerActive } from './commands/active.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEnqueue } from './commands/enqueue.js';
+import { registerGoldenPaths } from './commands/goldenPaths.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRetry } from './commands/retry.js';
 import { registerStats } from './commands/stats.js';
@@ -38,6 +39,7 @@ ${EXIT_CODES_HELP}`,
     // Commands inherit this: commander throws instead of exiting, so usage errors get their code.
     .exitOverride();
   registerEnqueue(program);
+  registerGoldenPaths(program);
   registerStats(program);
   registerActive(program);
   registerTasks(program);

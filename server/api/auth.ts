@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ConfigError, isLoopback } from '../config.js';
-import type { Principal, Role } from '../services/context.js';
+import { ROLES, type Role } from '../../shared/api.js';
+import type { Principal } from '../services/context.js';
 
 export { isLoopback };
 
@@ -26,8 +27,6 @@ export interface Authenticator {
   readonly devMode: boolean;
 }
 
-const ROLES: readonly Role[] = ['admin', 'read'];
-
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
@@ -46,9 +45,9 @@ export function parseTokenList(text: string, source: string): ConfiguredToken[] 
     .filter((line) => line !== '');
   for (const item of items) {
     const [token, user, role = 'admin', ...rest] = item.split(':').map((part) => part.trim());
-    if (!token || !user || rest.length > 0 || !ROLES.includes(role as Role)) {
+    if (!token || !user || rest.length > 0 || !(ROLES as readonly string[]).includes(role)) {
       throw new ConfigError(
-        `${source}: each entry must be token:user or token:user:role (role admin or read); one is not`,
+        `${source}: each entry must be token:user or token:user:role (role ${ROLES.join(', ')}); one is not`,
       );
     }
     if (token.length < 8 && token !== DEV_TOKEN) {

@@ -16,6 +16,7 @@ import {
 import {
   activeTasksSchema,
   enqueueResponseSchema,
+  goldenPathListSchema,
   healthSchema,
   readinessSchema,
   idempotencyKeySchema,
@@ -58,7 +59,7 @@ const WEBHOOK_ERRORS = {
 } as const;
 
 /** Who may call a route: anyone, readers (see ACCESS_NOTE), any token holder, admins. */
-type Access = 'public' | 'read' | 'token' | 'admin';
+type Access = 'public' | 'read' | 'token' | 'write' | 'admin';
 
 type ErrorStatus = '400' | '401' | '403' | '404' | '409' | '413' | '415' | '429' | '503';
 
@@ -116,12 +117,14 @@ const ROUTES: Route[] = [
     tag: 'specs',
     summary: 'Enqueue a Score spec',
     description:
-      'Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it.',
-    access: 'admin',
+      'Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it. ' +
+      'Roles: `admin` tokens may send specs with an inline `workflow`; `developer` tokens run golden paths only, and a spec with an inline `workflow` gets 403 saying so.',
+    access: 'write',
     params: {
       query: z.object({
         golden_path: goldenPathNameSchema.optional().meta({
-          description: 'A shipped golden path; `deploy-app` when absent.',
+          description:
+            'A golden path (GET /api/golden-paths lists them); `deploy-app` when absent.',
         }),
         priority: prioritySchema.optional().meta({
           description: 'Higher runs first; FIFO within a priority. Default 0.',
@@ -161,13 +164,27 @@ const ROUTES: Route[] = [
     errors: {
       '400': 'The body does not parse, or the spec, a query parameter or the key is invalid.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token sent a spec with an inline workflow.',
       '404': 'No such golden path.',
       '413': 'The body is larger than BODY_LIMIT.',
       '415': 'The content type is not YAML or JSON.',
       '429': 'Too many enqueues for this token; see Retry-After.',
       '503': 'The database is unavailable; nothing was stored.',
     },
+  },
+  {
+    method: 'get',
+    path: '/api/golden-paths',
+    operationId: 'goldenPaths',
+    tag: 'specs',
+    summary: 'The golden paths a spec may run',
+    description:
+      'The golden paths of GOLDEN_PATHS_DIR with their steps’ names and descriptions. A `developer` token runs only these (pick one with `golden_path`); `default` marks the one a spec runs when it names none.',
+    access: 'read',
+    responses: {
+      '200': { description: 'The golden paths.', content: json(goldenPathListSchema) },
+    },
+    errors: { '401': 'A token is needed, or the one sent is invalid.' },
   },
   {
     method: 'get',
@@ -250,14 +267,15 @@ const ROUTES: Route[] = [
     tag: 'tasks',
     summary: 'Cancel a pending or running task',
     description:
-      'A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`.',
-    access: 'admin',
+      'A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`. ' +
+      'An `admin` token cancels any task; a `developer` token only the tasks its user created.',
+    access: 'write',
     params: { path: taskPath },
     responses: { '200': { description: 'What became of it.', content: json(taskActionSchema) } },
     errors: {
       '400': 'The id is not a task id.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token’s user did not create the task.',
       '404': 'No such task.',
       '409': 'The task has already finished.',
       '503': 'No database.',
@@ -269,13 +287,15 @@ const ROUTES: Route[] = [
     operationId: 'retryTask',
     tag: 'tasks',
     summary: 'Queue a failed or cancelled task again',
-    access: 'admin',
+    description:
+      'An `admin` token retries any task; a `developer` token only the tasks its user created.',
+    access: 'write',
     params: { path: taskPath },
     responses: { '200': { description: 'Queued again.', content: json(taskActionSchema) } },
     errors: {
       '400': 'The id is not a task id.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token’s user did not create the task.',
       '404': 'No such task.',
       '409': 'The task is neither failed nor cancelled.',
       '503': 'No database.',
@@ -414,6 +434,7 @@ const SECURITY: Record<Access, NonNullable<ZodOpenApiOperationObject['security']
   // Either no token at all or a valid one: reads are open unless REQUIRE_AUTH_FOR_READS is set.
   read: [{}, { [BEARER]: [] }],
   token: [{ [BEARER]: [] }],
+  write: [{ [BEARER]: [] }],
   admin: [{ [BEARER]: [] }],
 };
 
@@ -421,7 +442,9 @@ const ACCESS_NOTE: Record<Access, string | undefined> = {
   public: undefined,
   read: 'Open unless REQUIRE_AUTH_FOR_READS is set; a token that is sent must be valid.',
   token: 'Needs a bearer token.',
-  admin: 'Needs a bearer token with the admin role.',
+  write:
+    'Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.',
+  admin: 'Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).',
 };
 
 function operation(route: Route): ZodOpenApiOperationObject {
@@ -472,7 +495,7 @@ function buildDocument() {
     openapi: '3.1.0',
     info: { title: pkg.name, version: pkg.version, description: pkg.description },
     tags: [
-      { name: 'specs', description: 'Enqueue Score specs.' },
+      { name: 'specs', description: 'Enqueue Score specs; the golden paths they may run.' },
       { name: 'queue', description: 'The queue as a whole.' },
       { name: 'tasks', description: 'Single tasks: detail, logs, cancel, retry.' },
       { name: 'events', description: 'Live updates.' },
@@ -485,7 +508,8 @@ function buildDocument() {
         [BEARER]: {
           type: 'http',
           scheme: 'bearer',
-          description: 'A token from API_TOKENS or API_TOKENS_FILE (`token:user[:role]`).',
+          description:
+            'A token from API_TOKENS or API_TOKENS_FILE (`token:user[:role]`). Roles: `admin` (the default) may do everything, inline workflow steps included; `developer` enqueues golden paths and cancels or retries its own tasks; `read` only reads. The development token on loopback is `admin`.',
         },
       },
       // Named here, each shared schema becomes one component that every use refers to. Their

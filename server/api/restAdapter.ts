@@ -11,11 +11,17 @@ import type { QueueServices } from '../services/context.js';
 import { webhookInputSchema, webhookNameSchema } from '../../shared/webhooks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
 import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
+import { listGoldenPaths } from '../services/goldenPathList.js';
 import { streamAllTaskEvents, streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import type { Authenticator } from './auth.js';
-import { authorizeRead, authorizeSensitiveRead, authorizeWrite } from './authorize.js';
+import {
+  authorizeAdmin,
+  authorizeRead,
+  authorizeSensitiveRead,
+  authorizeWrite,
+} from './authorize.js';
 import { openApiJson } from './openapi.js';
 import { sendEventStream } from './sseStream.js';
 import { decodeBody, JSON_TYPES, parseSpecText, SPEC_TYPES, validateSpec } from './specBody.js';
@@ -82,6 +88,11 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     return reply.status(result.created ? 202 : 200).send(result.response);
   });
 
+  app.get('/api/golden-paths', (request) => {
+    authorizeRead(auth(request), services.config);
+    return listGoldenPaths(services);
+  });
+
   app.get('/api/queue/stats', async (request) => {
     authorizeRead(auth(request), services.config);
     return getQueueStats(services);
@@ -137,17 +148,17 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     parse(webhookNameSchema, (request.params as { name: string }).name, 'webhook name');
 
   app.get('/api/webhooks', async (request) => {
-    authorizeWrite(auth(request));
+    authorizeAdmin(auth(request));
     return listWebhooks(services);
   });
 
   app.get('/api/webhooks/:name', async (request) => {
-    authorizeWrite(auth(request));
+    authorizeAdmin(auth(request));
     return getWebhook(services, webhookName(request));
   });
 
   app.put('/api/webhooks/:name', async (request, reply) => {
-    const principal = authorizeWrite(auth(request));
+    const principal = authorizeAdmin(auth(request));
     const contentType = request.headers['content-type']?.toLowerCase() ?? '';
     if (!JSON_TYPES.some((t) => contentType.startsWith(t))) {
       throw badRequest('Send the webhook as JSON (Content-Type: application/json).');
@@ -158,7 +169,7 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
   });
 
   app.delete('/api/webhooks/:name', async (request) => {
-    authorizeWrite(auth(request));
+    authorizeAdmin(auth(request));
     return deleteWebhook(services, webhookName(request));
   });
 

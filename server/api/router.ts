@@ -5,6 +5,7 @@ import {
   activeTasksSchema,
   enqueueResponseSchema,
   enqueueSpecInputSchema,
+  goldenPathListSchema,
   queueStatsSchema,
 } from '../../shared/api.js';
 import {
@@ -26,11 +27,19 @@ import {
 } from '../../shared/webhooks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
 import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
+import { listGoldenPaths } from '../services/goldenPathList.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import { checkSpecShape } from './specBody.js';
-import { authedReadProcedure, middleware, readProcedure, router, writeProcedure } from './trpc.js';
+import {
+  adminProcedure,
+  authedReadProcedure,
+  middleware,
+  readProcedure,
+  router,
+  writeProcedure,
+} from './trpc.js';
 
 /**
  * The checks REST bodies get after parsing (prototype keys, NUL characters, depth), on the raw
@@ -60,6 +69,10 @@ export const appRouter = router({
       });
       return result.response;
     }),
+  /** The golden paths a spec may run (developer tokens run only these), with their steps. */
+  goldenPaths: readProcedure
+    .output(goldenPathListSchema)
+    .query(({ ctx }) => listGoldenPaths(ctx.services)),
   queueStats: readProcedure
     .output(queueStatsSchema)
     .query(({ ctx }) => getQueueStats(ctx.services)),
@@ -87,18 +100,18 @@ export const appRouter = router({
     .output(taskActionSchema)
     .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal)),
   /** Webhooks (admin only: their URLs can carry credentials). */
-  webhooks: writeProcedure.output(webhookListSchema).query(({ ctx }) => listWebhooks(ctx.services)),
-  webhook: writeProcedure
+  webhooks: adminProcedure.output(webhookListSchema).query(({ ctx }) => listWebhooks(ctx.services)),
+  webhook: adminProcedure
     .input(z.strictObject({ name: webhookNameSchema }))
     .output(webhookSchema)
     .query(({ ctx, input }) => getWebhook(ctx.services, input.name)),
-  putWebhook: writeProcedure
+  putWebhook: adminProcedure
     .input(putWebhookInputSchema)
     .output(putWebhookResponseSchema)
     .mutation(({ ctx, input }) =>
       putWebhook(ctx.services, input.name, input.webhook, ctx.principal),
     ),
-  deleteWebhook: writeProcedure
+  deleteWebhook: adminProcedure
     .input(z.strictObject({ name: webhookNameSchema }))
     .output(deleteWebhookResponseSchema)
     .mutation(({ ctx, input }) => deleteWebhook(ctx.services, input.name)),

@@ -27,7 +27,14 @@ export async function enqueueSpec(
   services: QueueServices,
   request: EnqueueRequest,
 ): Promise<EnqueueResult> {
-  services.enqueueLimiter.take(request.principal.tokenId, request.principal.user);
+  const { principal } = request;
+  if (principal.role === 'developer' && request.spec.workflow !== undefined) {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: `User '${principal.user}' has a developer token, which runs golden paths only: a spec with its own inline workflow (workflow.steps) needs an admin token. Remove the spec's workflow section and pick a golden path (golden_path; list: GET /api/golden-paths).`,
+    });
+  }
+  services.enqueueLimiter.take(principal.tokenId, principal.user);
   const goldenPathName = request.goldenPath ?? DEFAULT_GOLDEN_PATH;
   if (!goldenPathNameSchema.safeParse(goldenPathName).success) {
     throw badRequest(
@@ -52,8 +59,8 @@ export async function enqueueSpec(
       workflowName: `golden-path-${goldenPath.name}`,
       spec: request.spec,
       steps: workflow.steps,
-      metadata: { source: request.source, user: request.principal.user },
-      createdBy: request.principal.user,
+      metadata: { source: request.source, user: principal.user, role: principal.role },
+      createdBy: principal.user,
       priority: request.priority ?? 0,
       maxAttempts: 1 + retries,
       idempotencyKey: request.idempotencyKey,

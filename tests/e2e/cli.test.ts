@@ -269,6 +269,16 @@ describe('reading the queue', () => {
     );
   });
 
+  it('golden-paths lists the golden paths and their steps', async () => {
+    const [text, json] = await Promise.all([iq('golden-paths'), iq('golden-paths', '--json')]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`3 golden paths on ${server.url}`);
+    expect(text.stdout).toContain(
+      'deploy-app (default)  Validate the spec, build, provision and deploy an application\n  - validate-spec: Check the Score spec before anything is built\n',
+    );
+    expect(JSON.parse(json.stdout)).toEqual(await server.client.goldenPaths());
+  });
+
   it("stats prints the figures with the guide's names", async () => {
     const run = await iq('stats');
     expect(run.code).toBe(0);

@@ -31,6 +31,8 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
       LOG_FORMAT: 'json',
       PORT: '0',
       HOST: '127.0.0.1',
+      // As in testServer.ts: steps unisolated unless a test turns the sandbox on.
+      STEP_SANDBOX: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -296,6 +296,13 @@ describe('real answers match the documented schemas', () => {
     await call(401, { route: '/api/queue/active-tasks', token: 'not-a-token-123' });
   });
 
+  it('GET /api/golden-paths: the shipped golden paths, open or with a token', async () => {
+    const { body } = await call(200, { route: '/api/golden-paths' });
+    expect(body.golden_paths.map((p: { name: string }) => p.name)).toContain('deploy-app');
+    await call(200, { route: '/api/golden-paths', token: READER });
+    await call(401, { route: '/api/golden-paths', token: 'not-a-token-123' });
+  });
+
   it('GET /api/queue/tasks: pages and a bad query', async () => {
     const page = await call(200, { route: '/api/queue/tasks', query: '?limit=1' });
     expect(page.body.tasks).toHaveLength(1);

@@ -59,7 +59,7 @@ describe('the demo guide', () => {
     const row = await waitForStatus(body.task_id as string, ['completed']);
     expect(row.workflow_name).toBe('golden-path-deploy-app');
     expect(row.app_name).toBe('demo-app');
-    expect(row.metadata).toEqual({ source: 'api', user: 'api-user' });
+    expect(row.metadata).toEqual({ source: 'api', user: 'api-user', role: 'admin' });
     expect(row.started_at.getTime()).toBeGreaterThanOrEqual(row.enqueued_at.getTime());
     expect(row.completed_at.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
     expect(row.error_message).toBeNull();
@@ -161,7 +161,7 @@ describe('the demo guide', () => {
       id: body.task_id,
       app_name: 'active-app',
       workflow_name: 'golden-path-deploy-app',
-      metadata: { source: 'api', user: 'api-user' },
+      metadata: { source: 'api', user: 'api-user', role: 'admin' },
     });
     expect(new Date(active.tasks[0].enqueued_at).toISOString()).toBe(active.tasks[0].enqueued_at);
     const stats = (await getJson(node.url, '/api/queue/stats')).body;
