@@ -9,7 +9,14 @@ import {
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import type { AppRouter } from '../server/api/router.js';
-import type { ActiveTasks, EnqueueResponse, EnqueueSpecInput, QueueStats } from '../shared/api.js';
+import type {
+  ActiveTasks,
+  EnqueueResponse,
+  EnqueueSpecInput,
+  EnqueueSpecsInput,
+  EnqueueSpecsResponse,
+  QueueStats,
+} from '../shared/api.js';
 import type { TaskEvent } from '../shared/events.js';
 import type { TaskAction, TaskDetail, TaskList, TaskListInput, TaskLogs } from '../shared/tasks.js';
 import { QueueClientError, toQueueClientError } from './errors.js';
@@ -60,6 +67,12 @@ export interface SubscriptionHandlers<T> {
 
 export interface QueueClient {
   enqueueSpec(input: EnqueueSpecInput): Promise<EnqueueResponse>;
+  /**
+   * Up to 1,000 specs in one call, stored together or not at all; the tasks come back in the
+   * order of the specs. Tried again after a network failure only when every spec has an
+   * idempotency key.
+   */
+  enqueueSpecs(input: EnqueueSpecsInput): Promise<EnqueueSpecsResponse>;
   queueStats(): Promise<QueueStats>;
   activeTasks(): Promise<ActiveTasks>;
   tasks(input?: TaskListInput): Promise<TaskList>;
@@ -195,6 +208,11 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
   return {
     enqueueSpec: (input) =>
       call(() => trpc.enqueueSpec.mutate(input), input.idempotencyKey !== undefined),
+    enqueueSpecs: (input) =>
+      call(
+        () => trpc.enqueueSpecs.mutate(input),
+        input.specs.every((s) => s.idempotencyKey !== undefined),
+      ),
     queueStats: () => call(() => trpc.queueStats.query(), true),
     activeTasks: () => call(() => trpc.activeTasks.query(), true),
     tasks: (input = {}) => call(() => trpc.tasks.query(input), true),

@@ -5,6 +5,9 @@ import {
   activeTasksSchema,
   enqueueResponseSchema,
   enqueueSpecInputSchema,
+  enqueueSpecsInputSchema,
+  enqueueSpecsResponseSchema,
+  MAX_BATCH_SPECS,
   queueStatsSchema,
 } from '../../shared/api.js';
 import {
@@ -17,6 +20,7 @@ import {
   taskLogsSchema,
 } from '../../shared/tasks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { enqueueSpecs } from '../services/enqueueSpecs.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -30,6 +34,18 @@ import { authedReadProcedure, middleware, readProcedure, router, writeProcedure 
 const specShapeGuard = middleware(async ({ getRawInput, next }) => {
   const spec = ((await getRawInput()) as { spec?: unknown } | null)?.spec;
   if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) checkSpecShape(spec);
+  return next();
+});
+
+/** The same checks on every spec of a batch. */
+const batchShapeGuard = middleware(async ({ getRawInput, next }) => {
+  const specs = ((await getRawInput()) as { specs?: unknown } | null)?.specs;
+  if (Array.isArray(specs) && specs.length <= MAX_BATCH_SPECS) {
+    for (const item of specs as unknown[]) {
+      const spec = (item as { spec?: unknown } | null)?.spec;
+      if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) checkSpecShape(spec);
+    }
+  }
   return next();
 });
 
@@ -51,6 +67,19 @@ export const appRouter = router({
       });
       return result.response;
     }),
+  /** Up to MAX_BATCH_SPECS specs, all checked first, stored in one transaction, in order. */
+  enqueueSpecs: writeProcedure
+    .use(batchShapeGuard)
+    .input(enqueueSpecsInputSchema)
+    .output(enqueueSpecsResponseSchema)
+    .mutation(({ ctx, input }) =>
+      enqueueSpecs(ctx.services, {
+        items: input.specs,
+        principal: ctx.principal,
+        source: ctx.source,
+        goldenPathField: 'goldenPath',
+      }),
+    ),
   queueStats: readProcedure
     .output(queueStatsSchema)
     .query(({ ctx }) => getQueueStats(ctx.services)),

@@ -90,7 +90,9 @@ export async function insertTasks(
   tasks: readonly NewTask[],
 ): Promise<InsertedTask[]> {
   if (tasks.length === 1) return [await insertTask(db, tasks[0]!)];
-  const nanos = tasks.map(() => unixNanos().toString());
+  // Strictly increasing within the statement, so every row's stamp is its own.
+  const first = unixNanos();
+  const nanos = tasks.map((_, i) => (first + BigInt(i)).toString());
   const rows = await db.query<{ task_id: string }>(INSERT_MANY, [
     nanos,
     tasks.map((t) => t.appName),
