@@ -48,17 +48,16 @@ const batchSpecs = <T extends z.ZodType>(item: T) =>
     .min(1, 'must hold at least one spec')
     .max(MAX_BATCH_SPECS, `must hold at most ${MAX_BATCH_SPECS} specs`);
 
-/** POST /api/specs/batch as JSON: the wire names of the guide (snake_case). */
-export const enqueueSpecsBodySchema = z.strictObject({
-  specs: batchSpecs(
-    z.strictObject({
-      spec: scoreSpecSchema,
-      golden_path: goldenPathNameSchema.optional(),
-      priority: prioritySchema.optional(),
-      idempotency_key: idempotencyKeySchema.optional(),
-    }),
-  ),
+/** One spec of a JSON batch, with what applies to it alone. */
+export const batchSpecItemSchema = z.strictObject({
+  spec: scoreSpecSchema,
+  golden_path: goldenPathNameSchema.optional(),
+  priority: prioritySchema.optional(),
+  idempotency_key: idempotencyKeySchema.optional(),
 });
+
+/** POST /api/specs/batch as JSON: the wire names of the guide (snake_case). */
+export const enqueueSpecsBodySchema = z.strictObject({ specs: batchSpecs(batchSpecItemSchema) });
 export type EnqueueSpecsBody = z.infer<typeof enqueueSpecsBodySchema>;
 
 /** tRPC `enqueueSpecs`: the items of `enqueueSpec`, up to MAX_BATCH_SPECS, stored together. */

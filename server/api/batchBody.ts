@@ -2,7 +2,8 @@
 // multi-document YAML (one Score spec per document). Every problem of every spec is collected,
 // named by its index and field, before anything is stored.
 import { parseAllDocuments } from 'yaml';
-import { enqueueSpecsBodySchema, MAX_BATCH_SPECS } from '../../shared/api.js';
+import { z } from 'zod';
+import { batchSpecItemSchema, MAX_BATCH_SPECS } from '../../shared/api.js';
 import { describeZodError, type FieldProblem } from '../../shared/errors.js';
 import { scoreSpecSchema } from '../../shared/spec.js';
 import { badRequest } from '../errors.js';
@@ -11,21 +12,50 @@ import { describeProblems } from '../services/enqueueSpecs.js';
 import { checkSpecShape, checkSpecText, parseSpecText } from './specBody.js';
 import { TRPCError } from '@trpc/server';
 
-export function parseJsonBatch(text: string): BatchItem[] {
+/** The items that parse, and a problem for each field of each item that does not. */
+export interface ParsedBatch {
+  items: BatchItem[];
+  problems: FieldProblem[];
+}
+
+export function parseJsonBatch(text: string): ParsedBatch {
   // The same syntax, depth, NUL and prototype-key checks as a single spec, over the whole body.
   const value = rewordRootError(() => parseSpecText(text, 'json'));
-  const parsed = enqueueSpecsBodySchema.safeParse(value);
-  if (!parsed.success) throw invalidBatch(describeZodError(parsed.error));
-  return parsed.data.specs.map((item) => ({
-    spec: item.spec,
-    goldenPath: item.golden_path,
-    priority: item.priority,
-    idempotencyKey: item.idempotency_key,
-  }));
+  // The envelope first (a list of 1 to MAX_BATCH_SPECS), then each item, so that every item's
+  // problems are found and the items that parse can have their golden paths checked too.
+  const envelope = z
+    .strictObject({
+      specs: z
+        .array(z.unknown())
+        .min(1, 'must hold at least one spec')
+        .max(MAX_BATCH_SPECS, `must hold at most ${MAX_BATCH_SPECS} specs`),
+    })
+    .safeParse(value);
+  if (!envelope.success) throw invalidBatch(describeZodError(envelope.error));
+  const items: BatchItem[] = [];
+  const problems: FieldProblem[] = [];
+  envelope.data.specs.forEach((raw, index) => {
+    const at = `specs[${index}]`;
+    const parsed = batchSpecItemSchema.safeParse(raw);
+    if (!parsed.success) {
+      for (const p of describeZodError(parsed.error)) {
+        problems.push({ path: p.path === '(root)' ? at : `${at}.${p.path}`, message: p.message });
+      }
+      return;
+    }
+    items.push({
+      spec: parsed.data.spec,
+      goldenPath: parsed.data.golden_path,
+      priority: parsed.data.priority,
+      idempotencyKey: parsed.data.idempotency_key,
+      at,
+    });
+  });
+  return { items, problems };
 }
 
 /** One spec per YAML document (`---` between them); empty documents are skipped. */
-export function parseYamlBatch(text: string): BatchItem[] {
+export function parseYamlBatch(text: string): ParsedBatch {
   checkSpecText(text);
   const documents = parseAllDocuments(text, {
     uniqueKeys: true,
@@ -67,21 +97,20 @@ export function parseYamlBatch(text: string): BatchItem[] {
       }
       return;
     }
-    items.push({ spec: parsed.data });
+    items.push({ spec: parsed.data, at });
   });
-  if (problems.length > 0) throw invalidBatch(problems);
-  if (items.length === 0) {
+  if (items.length === 0 && problems.length === 0) {
     throw badRequest('The request body holds no Score spec: send YAML documents separated by ---.');
   }
-  if (items.length > MAX_BATCH_SPECS) {
+  if (items.length + problems.length > MAX_BATCH_SPECS) {
     throw invalidBatch([
       {
         path: 'documents',
-        message: `must hold at most ${MAX_BATCH_SPECS} specs, not ${items.length}`,
+        message: `must hold at most ${MAX_BATCH_SPECS} specs, not ${documents.length}`,
       },
     ]);
   }
-  return items;
+  return { items, problems };
 }
 
 function invalidBatch(problems: FieldProblem[]): TRPCError {

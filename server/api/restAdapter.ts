@@ -96,13 +96,14 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
       );
     }
     const text = decodeBody(request.body);
-    const items = JSON_TYPES.some((t) => contentType.startsWith(t))
+    const { items, problems } = JSON_TYPES.some((t) => contentType.startsWith(t))
       ? parseJsonBatch(text)
       : parseYamlBatch(text);
     const goldenPath = single(query.golden_path, 'golden_path');
     const priority = single(query.priority, 'priority');
     const response = await enqueueSpecs(services, {
       items,
+      problems,
       goldenPath:
         goldenPath === undefined
           ? undefined

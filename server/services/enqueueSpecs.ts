@@ -21,10 +21,17 @@ export interface BatchItem {
   goldenPath?: string | undefined;
   priority?: number | undefined;
   idempotencyKey?: string | undefined;
+  /** Where the item is in the request, for problems. @default `specs[<its index>]` */
+  at?: string;
 }
 
 export interface EnqueueBatchRequest {
   items: readonly BatchItem[];
+  /**
+   * Problems the caller found while parsing the request (items that did not parse are left out of
+   * `items`): reported together with the ones found here.
+   */
+  problems?: readonly FieldProblem[];
   /** Applies to the items that name none (REST: the query's `golden_path`). */
   goldenPath?: string | undefined;
   /** Applies to the items that give none (REST: the query's `priority`). */
@@ -40,13 +47,13 @@ export async function enqueueSpecs(
   request: EnqueueBatchRequest,
 ): Promise<EnqueueSpecsResponse> {
   const { items, principal, source } = request;
-  if (items.length === 0 || items.length > MAX_BATCH_SPECS) {
+  const problems: FieldProblem[] = [...(request.problems ?? [])];
+  if (problems.length === 0 && (items.length === 0 || items.length > MAX_BATCH_SPECS)) {
     throw badRequest(`A batch holds 1 to ${MAX_BATCH_SPECS} specs, not ${items.length}.`, [
       { path: 'specs', message: `must hold 1 to ${MAX_BATCH_SPECS} specs` },
     ]);
   }
   const field = request.goldenPathField ?? 'golden_path';
-  const problems: FieldProblem[] = [];
   const resolve = (name: string, path: string): GoldenPath | undefined => {
     if (!goldenPathNameSchema.safeParse(name).success) {
       problems.push({ path, message: 'must be a plain identifier' });
@@ -66,7 +73,9 @@ export async function enqueueSpecs(
   const tasks: NewTask[] = [];
   items.forEach((item, index) => {
     const goldenPath =
-      item.goldenPath === undefined ? shared : resolve(item.goldenPath, `specs[${index}].${field}`);
+      item.goldenPath === undefined
+        ? shared
+        : resolve(item.goldenPath, `${item.at ?? `specs[${index}]`}.${field}`);
     if (!goldenPath) return;
     tasks.push(
       newTask(

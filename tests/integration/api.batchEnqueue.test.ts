@@ -126,11 +126,11 @@ describe('POST /api/specs/batch', () => {
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.details.map((d) => d.path).sort()).toEqual([
       'specs[1].spec.metadata.name',
+      'specs[2].golden_path',
       'specs[3].priority',
     ]);
     expect(await rowsOf('bad-')).toEqual([]);
 
-    // Golden paths are checked once the specs parse; an unknown one is a 400 of the batch too.
     const unknown = await postBatch(
       JSON.stringify({
         specs: [{ spec: spec('bad-e') }, { spec: spec('bad-f'), golden_path: 'nope' }],
