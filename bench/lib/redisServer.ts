@@ -60,7 +60,7 @@ export async function startRedis(persistence: RedisPersistence): Promise<RedisSe
     await cleanup();
     throw error;
   }
-  const version = /v=(\S+)/.exec(output)?.[1] ?? 'unknown';
+  const version = /(?:version|v)=([\d.]+)/.exec(output)?.[1] ?? 'unknown';
   return { port, version, stop: cleanup };
 }
 

@@ -219,7 +219,8 @@ async function bullRun(
       );
     } finally {
       await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
+      // Never hides the error that got us here.
+      await queue.close().catch(() => undefined);
     }
   }
 }
