@@ -24,35 +24,50 @@ function trueBatch(app: string): string {
   });
 }
 
-/** `bash -c true` `count` times, `concurrency` at a time; spawns per second. */
+/**
+ * The floor's loop, run in a fresh Node process of its own: fork+exec costs grow with the
+ * parent's memory, and the benchmark process is far bigger than a bare loop.
+ */
+const FLOOR_SCRIPT = `
+import { spawn } from 'node:child_process';
+const [count, concurrency] = process.argv.slice(1).map(Number);
+let next = 0;
+const one = () => new Promise((resolve, reject) => {
+  const child = spawn('bash', ['--noprofile', '--norc', '-c', 'true'], { stdio: 'ignore' });
+  child.once('error', reject);
+  child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error('bash exited ' + code))));
+});
+const lane = async () => { while (next < count) { next += 1; await one(); } };
+const started = performance.now();
+await Promise.all(Array.from({ length: concurrency }, lane));
+process.stdout.write(String((count / (performance.now() - started)) * 1000));
+`;
+
+/** `bash -c true` `count` times, `concurrency` at a time, from a bare Node loop; spawns/s. */
 export async function bareSpawnRate(count: number, concurrency: number): Promise<number> {
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'iq-bench-floor-'));
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
-  let next = 0;
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn('bash', ['--noprofile', '--norc', '-c', 'true'], {
-        stdio: 'ignore',
-        env,
-      });
-      child.once('error', reject);
-      child.once('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`bash exited ${code}`)),
-      );
-    });
-  const lane = async () => {
-    while (next < count) {
-      next += 1;
-      await one();
-    }
-  };
-  const started = performance.now();
   try {
-    await Promise.all(Array.from({ length: concurrency }, lane));
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', FLOOR_SCRIPT, String(count), String(concurrency)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    const rate = Number(out);
+    if (code !== 0 || !Number.isFinite(rate))
+      throw new Error(`the floor loop failed (exit ${code})`);
+    return rate;
   } finally {
     await fs.rm(home, { recursive: true, force: true });
   }
-  return (count / (performance.now() - started)) * 1000;
 }
 
 export const bashFloor: Suite = {
