@@ -171,6 +171,17 @@ describe('POST /api/specs/batch', () => {
     const notBatch = await postBatch('[1, 2]');
     expect(notBatch.status).toBe(400);
     expect((notBatch.body.error as { message: string }).message).toContain('must be a batch');
+    const keyed = await fetch(`${node.url}/api/specs/batch`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'whole-batch',
+      },
+      body: JSON.stringify({ specs: [{ spec: spec('many') }] }),
+    });
+    expect(keyed.status).toBe(400);
+    expect(await keyed.text()).toContain('idempotency_key');
     expect(await rowsOf('many')).toEqual([]);
   });
 
