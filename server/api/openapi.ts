@@ -17,7 +17,10 @@ import {
   activeTasksSchema,
   enqueueResponseSchema,
   goldenPathListSchema,
+  enqueueSpecsBodySchema,
+  enqueueSpecsResponseSchema,
   healthSchema,
+  MAX_BATCH_SPECS,
   readinessSchema,
   idempotencyKeySchema,
   prioritySchema,
@@ -169,6 +172,60 @@ const ROUTES: Route[] = [
       '413': 'The body is larger than BODY_LIMIT.',
       '415': 'The content type is not YAML or JSON.',
       '429': 'Too many enqueues for this token; see Retry-After.',
+      '503': 'The database is unavailable; nothing was stored.',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/specs/batch',
+    operationId: 'enqueueSpecs',
+    tag: 'specs',
+    summary: `Enqueue up to ${MAX_BATCH_SPECS} Score specs in one transaction`,
+    description:
+      'Checks every spec first: one problem anywhere is a 400 naming the index and field of every problem, and nothing is stored. Then stores all of them in one transaction and answers with their tasks in the order of the specs. As JSON, each spec may carry its own golden path, priority and idempotency key (the query gives defaults); as multi-document YAML (`---` between specs) the query applies to all.',
+    access: 'admin',
+    params: {
+      query: z.object({
+        golden_path: goldenPathNameSchema.optional().meta({
+          description: 'For specs that name none; `deploy-app` when absent.',
+        }),
+        priority: prioritySchema.optional().meta({
+          description: 'For specs that give none. Default 0.',
+        }),
+      }),
+    },
+    body: {
+      required: true,
+      description: `Up to ${MAX_BATCH_SPECS} specs: JSON \`{ "specs": [...] }\`, or YAML documents separated by \`---\`.`,
+      content: {
+        ...Object.fromEntries(
+          YAML_TYPES.map((type) => [
+            type,
+            {
+              schema: z.string().meta({
+                description: 'YAML documents, each a Score spec matching `ScoreSpec`.',
+              }),
+            },
+          ]),
+        ),
+        ...Object.fromEntries(JSON_TYPES.map((type) => [type, { schema: enqueueSpecsBodySchema }])),
+      },
+    },
+    responses: {
+      '202': {
+        description:
+          'All stored. A spec whose idempotency key was used earlier (or earlier in the batch) gets that task, with `created: false`.',
+        content: json(enqueueSpecsResponseSchema),
+      },
+    },
+    errors: {
+      '400':
+        'The body does not parse, or a spec, a golden path, a priority or a key is invalid: `details` lists every problem (`specs[i].…` or `documents[i].…`).',
+      '401': 'No token, or an invalid one.',
+      '403': 'The token is read-only.',
+      '413': 'The body is larger than BODY_LIMIT.',
+      '415': 'The content type is not YAML or JSON.',
+      '429': 'The batch needs more enqueues than this token has left; see Retry-After.',
       '503': 'The database is unavailable; nothing was stored.',
     },
   },

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { idempotencyKeySchema, prioritySchema, type Readiness } from '../../shared/api.js';
 import { describeZodError, summarizeProblems } from '../../shared/errors.js';
+import { goldenPathNameSchema } from '../../shared/spec.js';
 import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
@@ -12,6 +13,7 @@ import { webhookInputSchema, webhookNameSchema } from '../../shared/webhooks.js'
 import { enqueueSpec } from '../services/enqueueSpec.js';
 import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
 import { listGoldenPaths } from '../services/goldenPathList.js';
+import { enqueueSpecs } from '../services/enqueueSpecs.js';
 import { streamAllTaskEvents, streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -22,6 +24,7 @@ import {
   authorizeSensitiveRead,
   authorizeWrite,
 } from './authorize.js';
+import { parseJsonBatch, parseYamlBatch } from './batchBody.js';
 import { openApiJson } from './openapi.js';
 import { sendEventStream } from './sseStream.js';
 import { decodeBody, JSON_TYPES, parseSpecText, SPEC_TYPES, validateSpec } from './specBody.js';
@@ -91,6 +94,41 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
   app.get('/api/golden-paths', (request) => {
     authorizeRead(auth(request), services.config);
     return listGoldenPaths(services);
+  });
+
+  // Up to MAX_BATCH_SPECS specs in one transaction: JSON `{ "specs": [...] }`, or multi-document
+  // YAML whose specs share the query's golden_path and priority.
+  app.post('/api/specs/batch', async (request, reply) => {
+    const principal = authorizeWrite(auth(request));
+    const query = request.query as Query;
+    const contentType = request.headers['content-type']?.toLowerCase() ?? '';
+    if (request.headers['idempotency-key'] !== undefined) {
+      throw badRequest(
+        'A batch takes no Idempotency-Key header: give each spec its idempotency_key in a JSON body.',
+        [{ path: 'Idempotency-Key', message: 'not taken by a batch' }],
+      );
+    }
+    const text = decodeBody(request.body);
+    const { items, problems } = JSON_TYPES.some((t) => contentType.startsWith(t))
+      ? parseJsonBatch(text)
+      : parseYamlBatch(text);
+    const goldenPath = single(query.golden_path, 'golden_path');
+    const priority = single(query.priority, 'priority');
+    const response = await enqueueSpecs(services, {
+      items,
+      problems,
+      goldenPath:
+        goldenPath === undefined
+          ? undefined
+          : parse(goldenPathNameSchema, goldenPath, 'golden_path'),
+      priority:
+        priority === undefined
+          ? undefined
+          : parse(prioritySchema, wholeNumber(priority), 'priority'),
+      principal,
+      source: 'api',
+    });
+    return reply.status(202).send(response);
   });
 
   app.get('/api/queue/stats', async (request) => {

@@ -6,6 +6,9 @@ import {
   enqueueResponseSchema,
   enqueueSpecInputSchema,
   goldenPathListSchema,
+  enqueueSpecsInputSchema,
+  enqueueSpecsResponseSchema,
+  MAX_BATCH_SPECS,
   queueStatsSchema,
 } from '../../shared/api.js';
 import {
@@ -28,6 +31,7 @@ import {
 import { enqueueSpec } from '../services/enqueueSpec.js';
 import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
 import { listGoldenPaths } from '../services/goldenPathList.js';
+import { enqueueSpecs } from '../services/enqueueSpecs.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
@@ -48,6 +52,18 @@ import {
 const specShapeGuard = middleware(async ({ getRawInput, next }) => {
   const spec = ((await getRawInput()) as { spec?: unknown } | null)?.spec;
   if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) checkSpecShape(spec);
+  return next();
+});
+
+/** The same checks on every spec of a batch. */
+const batchShapeGuard = middleware(async ({ getRawInput, next }) => {
+  const specs = ((await getRawInput()) as { specs?: unknown } | null)?.specs;
+  if (Array.isArray(specs) && specs.length <= MAX_BATCH_SPECS) {
+    for (const item of specs as unknown[]) {
+      const spec = (item as { spec?: unknown } | null)?.spec;
+      if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) checkSpecShape(spec);
+    }
+  }
   return next();
 });
 
@@ -73,6 +89,19 @@ export const appRouter = router({
   goldenPaths: readProcedure
     .output(goldenPathListSchema)
     .query(({ ctx }) => listGoldenPaths(ctx.services)),
+  /** Up to MAX_BATCH_SPECS specs, all checked first, stored in one transaction, in order. */
+  enqueueSpecs: writeProcedure
+    .use(batchShapeGuard)
+    .input(enqueueSpecsInputSchema)
+    .output(enqueueSpecsResponseSchema)
+    .mutation(({ ctx, input }) =>
+      enqueueSpecs(ctx.services, {
+        items: input.specs,
+        principal: ctx.principal,
+        source: ctx.source,
+        goldenPathField: 'goldenPath',
+      }),
+    ),
   queueStats: readProcedure
     .output(queueStatsSchema)
     .query(({ ctx }) => getQueueStats(ctx.services)),

@@ -16,6 +16,8 @@ const ADMIN = 'admin-token-1';
 const READER = 'reader-token-1';
 /** A token of its own, so exhausting its enqueue burst does not slow the other tests. */
 const GREEDY = 'greedy-token-1';
+/** Enqueues in batches: a token of its own, so the batches leave ADMIN's burst alone. */
+const BATCHER = 'openapi-batcher-token';
 const BURST = 10;
 
 let database: TestDatabase;
@@ -28,7 +30,7 @@ const exercised = new Set<string>();
 beforeAll(async () => {
   database = await createTestDatabase();
   node = await startTestServer(database, {
-    API_TOKENS: `${ADMIN}:alice,${READER}:bob:read,${GREEDY}:carol`,
+    API_TOKENS: `${ADMIN}:alice,${READER}:bob:read,${GREEDY}:carol,${BATCHER}:dave`,
     BODY_LIMIT: '65536',
     // A burst per token and almost no refill: GREEDY runs out, ADMIN never enqueues that much.
     ENQUEUE_RATE_LIMIT: '0.001',
@@ -278,6 +280,39 @@ describe('real answers match the documented schemas', () => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(documented('POST', '/api/specs', 429).schema).toBeDefined();
     expect(doc.paths['/api/specs'].post.responses['429'].headers['Retry-After']).toBeDefined();
+  });
+
+  it('POST /api/specs/batch: 202 for JSON and YAML, and the refusals', async () => {
+    const post = { method: 'POST' as const, route: '/api/specs/batch', token: BATCHER };
+    const asJson = { ...post, contentType: 'application/json' };
+    const stored = await call(202, {
+      ...asJson,
+      body: JSON.stringify({
+        specs: [
+          { spec: spec('openapi-batch-a', 'true') },
+          { spec: spec('openapi-batch-b', 'true'), priority: 3, idempotency_key: 'openapi-b-1' },
+        ],
+      }),
+    });
+    expect(stored.body.tasks).toHaveLength(2);
+    const yaml =
+      'apiVersion: score.dev/v1b1\nmetadata:\n  name: openapi-batch-y\ncontainers:\n  web:\n    image: nginx\n';
+    await call(202, { ...post, contentType: 'application/yaml', body: `${yaml}---\n${yaml}` });
+    const invalid = await call(400, {
+      ...asJson,
+      body: JSON.stringify({ specs: [{ spec: {} }, { spec: spec('ok', 'true'), priority: 'x' }] }),
+    });
+    expect(invalid.body.error.details.length).toBeGreaterThan(1);
+    await call(401, { ...asJson, token: undefined, body: '{}' });
+    await call(403, { ...asJson, token: READER, body: '{}' });
+    await call(413, { ...asJson, body: ' '.repeat(70_000) });
+    await call(415, { ...post, contentType: 'text/plain', body: 'x' });
+    // A batch takes one enqueue per spec from the token's burst.
+    const tooMany = Array.from({ length: BURST + 1 }, () => ({
+      spec: spec('openapi-many', 'true'),
+    }));
+    const limited = await call(429, { ...asJson, body: JSON.stringify({ specs: tooMany }) });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
   it('GET /api/queue/stats and /api/queue/active-tasks, open or with a token', async () => {
