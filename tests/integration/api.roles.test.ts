@@ -208,3 +208,27 @@ describe('cancel and retry', () => {
     await expect(client(DEV).retryTask(missing)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('batch enqueue', () => {
+  it('refuses a developer batch whose specs carry an inline workflow, naming them (REST and tRPC)', async () => {
+    const specs = [{ spec: goldenSpec('batch-ok') }, { spec: inlineSpec('batch-inline') }];
+    const developer = await rest('/api/specs/batch', DEV, { specs });
+    expect(developer.status).toBe(403);
+    expect(developer.body.error.message).toContain('specs[1]');
+    const viaTrpc = await client(DEV)
+      .enqueueSpecs({ specs })
+      .catch((e: unknown) => e);
+    expect(viaTrpc).toMatchObject({ code: 'FORBIDDEN' });
+    const [row] = await node.server.services.database.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM queue_tasks WHERE app_name LIKE 'batch-%'",
+    );
+    expect(row!.n).toBe(0);
+    const admin = await rest('/api/specs/batch', ADMIN, { specs });
+    expect(admin.status).toBe(202);
+    expect(await metadataOf(admin.body.tasks[1].task_id)).toEqual({
+      source: 'api',
+      user: 'alice',
+      role: 'admin',
+    });
+  });
+});
