@@ -17,11 +17,15 @@ import { describeMachine } from './lib/machine.js';
 import { createServerLauncher } from './lib/serverProcess.js';
 import { MetricRecorder, type Suite, type SuiteResult, type SuiteSettings } from './lib/suite.js';
 import { markdownTable, textTable } from './lib/table.js';
+import { computeRatios, ratiosMarkdown, ratiosText } from './lib/ratios.js';
+import { bashFloor } from './suites/bashFloor.js';
+import { batchEnqueue } from './suites/batchEnqueue.js';
 import { bashStepOverhead } from './suites/bashStepOverhead.js';
 import { enqueueLatency } from './suites/enqueueLatency.js';
 import { enqueueThroughput } from './suites/enqueueThroughput.js';
 import { enqueueToStart } from './suites/enqueueToStart.js';
 import { memory } from './suites/memory.js';
+import { peers } from './suites/peers.js';
 import { processingThroughput } from './suites/processingThroughput.js';
 import { statsCost } from './suites/statsCost.js';
 
@@ -36,6 +40,9 @@ const SUITES: Suite[] = [
   statsCost,
   memory,
   bashStepOverhead,
+  batchEnqueue,
+  bashFloor,
+  peers,
 ];
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -200,6 +207,8 @@ async function main(): Promise<number> {
   for (const r of results) {
     for (const note of r.notes) console.log(`  ${r.name}: ${note}`);
   }
+  const ratios = computeRatios(results);
+  console.log(`\nRatios (issue 13), from this run:\n\n${ratiosText(ratios)}`);
   for (const w of warnings) console.log(`warning: ${w}`);
   for (const p of profiles) console.log(`\n${formatProfileSummary(p)}`);
 
@@ -217,10 +226,14 @@ async function main(): Promise<number> {
     loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
     warnings,
     suites: results,
+    ratios,
     profiles,
   };
   await fs.writeFile(`${base}.json`, `${JSON.stringify(record, null, 2)}\n`);
-  await fs.writeFile(`${base}.md`, `${heading}\n\n${markdownTable(results)}\n`);
+  await fs.writeFile(
+    `${base}.md`,
+    `${heading}\n\n${markdownTable(results)}\n\n${ratiosMarkdown(ratios)}\n`,
+  );
   console.log(`\nraw results: ${path.relative(ROOT, base)}.json (Markdown table: .md)`);
   if (interrupted) return 130;
   return results.some((r) => r.error) ? 1 : 0;

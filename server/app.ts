@@ -26,7 +26,9 @@ import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
 import { getQueueStats } from './services/queueReads.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
+import { WebhookSender } from './webhooks/webhookSender.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
+import { resolveStepSandbox } from './workflow/stepSandbox.js';
 import { resolveStepUser } from './workflow/stepUser.js';
 
 export interface QueueServerOptions {
@@ -34,7 +36,7 @@ export interface QueueServerOptions {
   logger: Logger;
   /** Defaults to `<host>-<pid>-<random>`. */
   nodeId?: string;
-  /** Where the golden paths are read from. @default goldenpaths/ of the project */
+  /** Where the golden paths are read from. @default GOLDEN_PATHS_DIR, else goldenpaths/ of the project */
   goldenPathsDir?: string;
 }
 
@@ -56,8 +58,13 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     options.nodeId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   // Configuration problems first: they need no database to be reported.
   const authenticator = createAuthenticator(config, logger);
-  const goldenPaths = await loadGoldenPaths(options.goldenPathsDir ?? GOLDEN_PATHS_DIR);
+  const goldenPaths = await loadGoldenPaths(
+    options.goldenPathsDir ?? config.goldenPathsDir ?? GOLDEN_PATHS_DIR,
+  );
   const stepUser = resolveStepUser(config.steps.user);
+  // Only a node with workers runs steps.
+  const sandbox =
+    config.concurrency > 0 ? resolveStepSandbox(config, { logger, stepUser }) : undefined;
   const database: Database = await openDatabase(config.database, logger);
   const retention =
     config.retention.maxAgeMs > 0
@@ -65,6 +72,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       : undefined;
 
   const events = new EventHub(database, nodeId, logger);
+  const webhookSender = new WebhookSender({ database, nodeId, config: config.webhooks, logger });
   const metrics = new QueueMetrics(() => getQueueStats({ database, config }));
   const notifier =
     database.kind === 'postgres'
@@ -97,6 +105,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           steps: config.steps,
           logger,
           stepUser,
+          sandbox,
           publish: (event) => events.publish(event),
           onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
         },
@@ -109,7 +118,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     onTaskFinished: (task, outcome, status) => {
       metrics.attemptFinished(
         status,
-        outcome.kind === 'released',
+        outcome.kind === 'released' && status === 'pending',
         Date.now() - task.startedAt.getTime(),
       );
       publishStatus(task, status, 'error' in outcome ? outcome.error : null);
@@ -180,6 +189,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     await events.start();
     await worker.start();
     retention?.start();
+    webhookSender.start();
     logger.info(
       config.concurrency > 0
         ? `Async workflow queue initialized with ${config.concurrency} workers`
@@ -211,7 +221,12 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         continue;
       }
       logger.info('The database is reachable again');
-      await startQueue();
+      try {
+        await startQueue();
+      } catch (error) {
+        logger.warn({ err: error }, 'could not start the queue; retrying');
+        continue;
+      }
       ready = true;
       return;
     }
@@ -259,7 +274,12 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         shutdown.abort();
         logger.info('Shutting down: no new tasks are claimed; running tasks may finish');
         await startup?.catch(() => undefined);
-        await Promise.all([http.close(), worker.stop(config.shutdownTimeoutMs), retention?.stop()]);
+        await Promise.all([
+          http.close(),
+          worker.stop(config.shutdownTimeoutMs),
+          retention?.stop(),
+          webhookSender.stop(),
+        ]);
         await events.stop();
         await database.close();
         logger.info('Shutdown complete');

@@ -42,7 +42,7 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: integer(10, 2, 200),
   /** Where PGlite keeps its files. @default ./data */
   DATA_DIR: z.string().min(1).default('data'),
-  /** `token:user[:role]` pairs, comma-separated; role is `admin` (default) or `read`. */
+  /** `token:user[:role]` pairs, comma-separated; role `admin` (default), `developer` or `read`. */
   API_TOKENS: z.string().optional(),
   /** A file with one `token:user[:role]` per line (`#` starts a comment). */
   API_TOKENS_FILE: z.string().optional(),
@@ -94,10 +94,41 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().optional(),
   /** Run steps as this user (name or uid) when the server runs as root. Recommended. */
   STEP_USER: z.string().optional(),
+  /**
+   * Isolate every step with bubblewrap: `bwrap` requires it, `auto` uses it when `bwrap` is on
+   * PATH (and warns when it is not), `off` runs steps unisolated. @default auto
+   */
+  STEP_SANDBOX: z.enum(['auto', 'bwrap', 'off']).default('auto'),
+  /** Host paths a sandboxed step may write to besides its working directory and /tmp, comma-separated. */
+  STEP_WRITABLE_PATHS: z.string().optional(),
+  /** `off` gives each sandboxed step its own empty network namespace. @default on */
+  STEP_NETWORK: z.enum(['on', 'off']).default('on'),
+  /** Folder of the golden-path files. @default the shipped goldenpaths/ */
+  GOLDEN_PATHS_DIR: z.string().min(1).optional(),
   /** pino level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines; `auto` picks pretty on a terminal. @default auto */
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+  /**
+   * Allow webhook targets whose addresses are private, loopback or link-local.
+   * @default true when HOST is a loopback address, false otherwise
+   */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .transform((value) => value === 'true' || value === '1' || value === 'yes')
+    .optional(),
+  /** Seconds a webhook request may take (connect to end of answer). @default 10 */
+  WEBHOOK_TIMEOUT: positiveSeconds(10),
+  /** Webhook requests in flight at once on this node. @default 4 */
+  WEBHOOK_CONCURRENCY: integer(4, 1, 100),
+  /** First delay before a failed webhook delivery is retried; doubles per attempt up to an hour. @default 5 */
+  WEBHOOK_RETRY_BASE_DELAY: positiveSeconds(5),
+  /** Hours after its event a delivery that keeps failing is given up. @default 24 */
+  WEBHOOK_GIVE_UP_HOURS: positiveSeconds(24),
+  /** Seconds between looks for webhook deliveries that are due. @default 1 */
+  WEBHOOK_POLL_INTERVAL: positiveSeconds(1),
+  /** Hours finished deliveries (and their attempts) stay visible before they are deleted. @default 168 */
+  WEBHOOK_HISTORY_HOURS: positiveSeconds(168),
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 });
 
@@ -117,7 +148,17 @@ export interface Config {
     path: string;
     /** User (name or uid) the steps run as; undefined: the server's own. */
     user: string | undefined;
+    sandbox: {
+      mode: 'auto' | 'bwrap' | 'off';
+      /** Absolute host paths bind-mounted writable into the sandbox. */
+      writablePaths: string[];
+      network: boolean;
+      /** Where `bwrap` is looked for: the server's PATH. */
+      searchPath: string;
+    };
   };
+  /** Folder of the golden-path files; undefined: the shipped goldenpaths/. */
+  goldenPathsDir: string | undefined;
   shutdownTimeoutMs: number;
   queue: {
     leaseMs: number;
@@ -132,6 +173,17 @@ export interface Config {
   retention: { maxAgeMs: number; intervalMs: number; batchSize: number };
   rateLimit: { perSecond: number; burst: number };
   corsOrigins: string[];
+  webhooks: {
+    /** Targets in private, loopback and link-local ranges are allowed. */
+    allowPrivate: boolean;
+    timeoutMs: number;
+    concurrency: number;
+    retryBaseDelayMs: number;
+    retryMaxDelayMs: number;
+    giveUpAfterMs: number;
+    pollIntervalMs: number;
+    historyMs: number;
+  };
   log: { level: z.infer<typeof envSchema>['LOG_LEVEL']; format: 'pretty' | 'json' };
 }
 
@@ -184,7 +236,15 @@ export function loadConfig(
       workDir: path.resolve(cwd, e.WORK_DIR ?? path.join(os.tmpdir(), 'innominatus-queue')),
       path: e.STEP_PATH ?? e.PATH,
       user: e.STEP_USER,
+      sandbox: {
+        mode: e.STEP_SANDBOX,
+        writablePaths: splitList(e.STEP_WRITABLE_PATHS).map((p) => path.resolve(cwd, p)),
+        network: e.STEP_NETWORK === 'on',
+        searchPath: e.PATH,
+      },
     },
+    goldenPathsDir:
+      e.GOLDEN_PATHS_DIR === undefined ? undefined : path.resolve(cwd, e.GOLDEN_PATHS_DIR),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     queue: {
       leaseMs: e.LEASE_DURATION * 1000,
@@ -205,15 +265,30 @@ export function loadConfig(
       perSecond: e.ENQUEUE_RATE_LIMIT,
       burst: e.ENQUEUE_RATE_BURST || Math.max(1, Math.ceil(e.ENQUEUE_RATE_LIMIT * 2)),
     },
-    corsOrigins: (e.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter((o) => o !== ''),
+    corsOrigins: splitList(e.CORS_ORIGINS),
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? isLoopback(e.HOST),
+      timeoutMs: e.WEBHOOK_TIMEOUT * 1000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      retryBaseDelayMs: e.WEBHOOK_RETRY_BASE_DELAY * 1000,
+      retryMaxDelayMs: 3_600_000,
+      giveUpAfterMs: e.WEBHOOK_GIVE_UP_HOURS * 3_600_000,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL * 1000,
+      historyMs: e.WEBHOOK_HISTORY_HOURS * 3_600_000,
+    },
     log: {
       level: e.LOG_LEVEL,
       format: e.LOG_FORMAT === 'auto' ? (options.isTTY ? 'pretty' : 'json') : e.LOG_FORMAT,
     },
   };
+}
+
+/** `a, b,,c` -> `['a', 'b', 'c']`. */
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** `FOO=` (or `FOO=' '`) in a shell means "unset" to people; treat it so. Values are trimmed. */
@@ -224,4 +299,15 @@ function stripEmpty(env: Record<string, string | undefined>): Record<string, str
     if (trimmed !== undefined && trimmed !== '') out[key] = trimmed;
   }
   return out;
+}
+
+/** Whether HOST binds loopback only. */
+export function isLoopback(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    host === '::1' ||
+    host === '[::1]' ||
+    /^127(\.\d{1,3}){3}$/.test(host) ||
+    host === '::ffff:127.0.0.1'
+  );
 }

@@ -104,8 +104,8 @@ export class QueueMetrics {
     gauge('queue_workers', 'Workers of the live nodes of the cluster.', (s) => s.workers);
   }
 
-  taskEnqueued(source: TaskSource): void {
-    this.enqueued.inc({ source });
+  taskEnqueued(source: TaskSource, count = 1): void {
+    this.enqueued.inc({ source }, count);
   }
 
   taskStarted(waitMs: number): void {

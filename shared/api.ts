@@ -39,6 +39,46 @@ export const enqueueResponseSchema = z.object({
 });
 export type EnqueueResponse = z.infer<typeof enqueueResponseSchema>;
 
+/** The most specs one batch enqueue takes. */
+export const MAX_BATCH_SPECS = 1_000;
+
+const batchSpecs = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item)
+    .min(1, 'must hold at least one spec')
+    .max(MAX_BATCH_SPECS, `must hold at most ${MAX_BATCH_SPECS} specs`);
+
+/** One spec of a JSON batch, with what applies to it alone. */
+export const batchSpecItemSchema = z.strictObject({
+  spec: scoreSpecSchema,
+  golden_path: goldenPathNameSchema.optional(),
+  priority: prioritySchema.optional(),
+  idempotency_key: idempotencyKeySchema.optional(),
+});
+
+/** POST /api/specs/batch as JSON: the wire names of the guide (snake_case). */
+export const enqueueSpecsBodySchema = z.strictObject({ specs: batchSpecs(batchSpecItemSchema) });
+export type EnqueueSpecsBody = z.infer<typeof enqueueSpecsBodySchema>;
+
+/** tRPC `enqueueSpecs`: the items of `enqueueSpec`, up to MAX_BATCH_SPECS, stored together. */
+export const enqueueSpecsInputSchema = z.strictObject({
+  specs: batchSpecs(enqueueSpecInputSchema),
+});
+export type EnqueueSpecsInput = z.infer<typeof enqueueSpecsInputSchema>;
+
+export const enqueuedTaskSchema = z.object({
+  task_id: z.string(),
+  application: z.string(),
+  status: z.literal('enqueued'),
+  /** False when an idempotency key returned a task stored earlier. */
+  created: z.boolean(),
+});
+export type EnqueuedTask = z.infer<typeof enqueuedTaskSchema>;
+
+/** The tasks of a batch, in the order of its specs. */
+export const enqueueSpecsResponseSchema = z.object({ tasks: z.array(enqueuedTaskSchema) });
+export type EnqueueSpecsResponse = z.infer<typeof enqueueSpecsResponseSchema>;
+
 export const queueStatsSchema = z.object({
   active_tasks: z.int(),
   avg_execution_time_ms: z.int(),
@@ -51,11 +91,45 @@ export const queueStatsSchema = z.object({
 });
 export type QueueStats = z.infer<typeof queueStatsSchema>;
 
+/**
+ * What a token may do: `admin` everything, inline `workflow.steps` included; `developer` enqueue
+ * golden paths, and cancel or retry its own tasks; `read` only read.
+ */
+export const ROLES = ['admin', 'developer', 'read'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+/** GET /api/golden-paths: the golden paths a spec may run, with what their steps do. */
+export const goldenPathSummarySchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** True for the one a spec runs when it names none. */
+  default: z.boolean(),
+  steps: z.array(
+    z.object({ name: z.string(), type: z.string(), description: z.string().nullable() }),
+  ),
+});
+export type GoldenPathSummary = z.infer<typeof goldenPathSummarySchema>;
+
+export const goldenPathListSchema = z.object({
+  count: z.int(),
+  golden_paths: z.array(goldenPathSummarySchema),
+});
+export type GoldenPathList = z.infer<typeof goldenPathListSchema>;
+
 export const taskMetadataSchema = z.object({
   source: taskSourceSchema,
   user: z.string(),
+  /** The role of the token that enqueued the task (absent on tasks older than roles). */
+  role: roleSchema.optional(),
 });
 export type TaskMetadata = z.infer<typeof taskMetadataSchema>;
+
+/** The metadata fields of the wire shape, whatever else a stored row holds. */
+export function pickMetadata(metadata: TaskMetadata): TaskMetadata {
+  const { source, user, role } = metadata;
+  return role === undefined ? { source, user } : { source, user, role };
+}
 
 export const activeTaskSchema = z.object({
   id: z.string(),

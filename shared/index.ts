@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './spec.js';
 export * from './tasks.js';
 export * from './taskStatus.js';
+export * from './webhooks.js';

@@ -71,6 +71,8 @@ export const workflowStepSchema = z
       .min(1, 'must be a non-empty string')
       .max(128, 'must be at most 128 characters'),
     type: z.string().min(1, 'must be a non-empty string'),
+    /** What the step does, for people (GET /api/golden-paths lists it). */
+    description: z.string().max(1000, 'must be at most 1000 characters').optional(),
     config: z.record(z.string(), z.unknown()),
   })
   .superRefine((step, ctx) => {

@@ -131,6 +131,8 @@ async function startServer(
         API_TOKENS: `${BENCH_TOKEN}:bench`,
         QUEUE_CONCURRENCY: String(options.concurrency),
         SHUTDOWN_TIMEOUT: '5',
+        // `STEP_SANDBOX=off npm run bench` measures steps without the bubblewrap sandbox.
+        ...(process.env.STEP_SANDBOX ? { STEP_SANDBOX: process.env.STEP_SANDBOX } : {}),
         ...db.env,
         ...options.env,
       },

@@ -18,7 +18,7 @@ export const enqueueThroughput: Suite = {
       key: 'rps',
       label: 'accepted enqueues per second',
       unit: 'req/s',
-      target: { op: '>=', value: 3_000 },
+      target: { op: '>=', value: 4_000 },
     });
     metrics.define({ key: 'p50', label: 'latency p50', unit: 'ms' });
     metrics.define({ key: 'p99', label: 'latency p99', unit: 'ms' });

@@ -26,7 +26,7 @@ export interface CliContext {
   readonly client: QueueClient;
 }
 
-export type ActionHandler<A extends string[], O> = (
+export type ActionHandler<A extends (string | string[])[], O> = (
   ctx: CliContext,
   args: A,
   options: O,
@@ -36,7 +36,7 @@ export type ActionHandler<A extends string[], O> = (
  * Adapts a handler to commander, which calls actions with the arguments, then the command's
  * options, then the command.
  */
-export function action<A extends string[], O = Record<string, never>>(
+export function action<A extends (string | string[])[], O = Record<string, never>>(
   handler: ActionHandler<A, O>,
   hints: Omit<ErrorContext, 'settings'> = {},
 ): (...raw: unknown[]) => Promise<void> {

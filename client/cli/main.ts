@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { registerActive } from './commands/active.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEnqueue } from './commands/enqueue.js';
+import { registerGoldenPaths } from './commands/goldenPaths.js';
 import { registerLogs } from './commands/logs.js';
 import { registerStats } from './commands/stats.js';
 import { registerTask } from './commands/task.js';
@@ -57,6 +58,7 @@ ${EXIT_CODES_HELP}`,
     // Commands inherit this: commander throws instead of exiting, so usage errors get their code.
     .exitOverride();
   registerEnqueue(program);
+  registerGoldenPaths(program);
   registerStats(program);
   registerActive(program);
   registerTasks(program);

@@ -1,29 +1,49 @@
-// Reads a Score spec from a YAML or JSON file (JSON is YAML too), or from stdin with `-`.
-// Syntax errors are reported here with their line; the rules are the server's to check.
+// Reads Score specs from YAML or JSON files (JSON is YAML too), or from stdin with `-`: one spec
+// per file, or several in a multi-document file. Syntax errors are reported here with their line;
+// the rules are the server's to check.
 import fs from 'node:fs/promises';
-import { parseDocument, type YAMLError } from 'yaml';
-import { CliError } from './exitCodes.js';
-import { EXIT } from './exitCodes.js';
+import { parseAllDocuments, type YAMLError } from 'yaml';
+import { CliError, EXIT } from './exitCodes.js';
 
-export async function readSpecFile(file: string): Promise<Record<string, unknown>> {
-  const text = await readText(file);
-  const name = file === '-' ? 'stdin' : file;
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const problems = doc.errors.map((error) => `  - ${describeYamlError(error)}`);
-    throw new CliError(`Cannot parse ${name}:\n${problems.join('\n')}`, EXIT.refused);
-  }
-  const value: unknown = doc.toJS();
-  if (value === null || value === undefined) {
-    throw new CliError(`${name} is empty: expected a Score spec.`, EXIT.refused);
-  }
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new CliError(
-      `${name} does not hold a Score spec: expected a mapping (apiVersion, metadata, containers, …), found ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}.`,
-      EXIT.refused,
+/** A spec read from a file, with where it came from: `b.yaml`, or `b.yaml (document 2)`. */
+export interface SpecSource {
+  label: string;
+  spec: Record<string, unknown>;
+}
+
+/** Every spec of every file, in order; a file may hold several YAML documents. */
+export async function readSpecFiles(files: readonly string[]): Promise<SpecSource[]> {
+  const out: SpecSource[] = [];
+  for (const file of files) {
+    const name = file === '-' ? 'stdin' : file;
+    const documents = parseAllDocuments(await readText(file), { prettyErrors: true });
+    const list = Array.isArray(documents) ? documents : [];
+    const problems = list.flatMap((doc, i) =>
+      doc.errors.map(
+        (error) => `  - ${list.length > 1 ? `document ${i + 1}, ` : ''}${describeYamlError(error)}`,
+      ),
     );
+    if (problems.length > 0) {
+      throw new CliError(`Cannot parse ${name}:\n${problems.join('\n')}`, EXIT.refused);
+    }
+    const values = list.map((doc) => doc.toJS() as unknown);
+    const specs = values.filter((v) => v !== null && v !== undefined);
+    if (specs.length === 0) {
+      throw new CliError(`${name} is empty: expected a Score spec.`, EXIT.refused);
+    }
+    values.forEach((value, i) => {
+      if (value === null || value === undefined) return;
+      const label = list.length > 1 ? `${name} (document ${i + 1})` : name;
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        throw new CliError(
+          `${label} does not hold a Score spec: expected a mapping (apiVersion, metadata, containers, …), found ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}.`,
+          EXIT.refused,
+        );
+      }
+      out.push({ label, spec: value as Record<string, unknown> });
+    });
   }
-  return value as Record<string, unknown>;
+  return out;
 }
 
 async function readText(file: string): Promise<string> {
@@ -48,9 +68,6 @@ async function readText(file: string): Promise<string> {
 function describeYamlError(error: YAMLError): string {
   const position = error.linePos?.[0];
   const where = position ? `line ${position.line}, column ${position.col}: ` : '';
-  if (error.code === 'MULTIPLE_DOCS') {
-    return `${where}the file holds several YAML documents; a spec is one document`;
-  }
   // prettyErrors messages read "<what> at line L, column C:\n\n<excerpt with a caret>".
   const match = /^([\s\S]*?) at line \d+, column \d+:\n\n([\s\S]*)$/.exec(error.message);
   if (!match) return `${where}${error.message}`;

@@ -16,15 +16,30 @@ export type {
 export type {
   ActiveTask,
   ActiveTasks,
+  EnqueuedTask,
   EnqueueResponse,
   EnqueueSpecInput,
+  EnqueueSpecsInput,
+  EnqueueSpecsResponse,
+  GoldenPathList,
+  GoldenPathSummary,
   Health,
+  Liveness,
   QueueStats,
   Readiness,
+  Role,
   TaskMetadata,
   TaskSource,
 } from '../../shared/api.js';
 export type { StatsEvent, TaskEvent } from '../../shared/events.js';
+export type {
+  PutWebhookResponse,
+  Webhook,
+  WebhookAttempt,
+  WebhookEvent,
+  WebhookInput,
+  WebhookList,
+} from '../../shared/webhooks.js';
 export type {
   TaskAction,
   TaskDetail,

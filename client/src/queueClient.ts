@@ -13,6 +13,9 @@ import type {
   ActiveTasks,
   EnqueueResponse,
   EnqueueSpecInput,
+  GoldenPathList,
+  EnqueueSpecsInput,
+  EnqueueSpecsResponse,
   QueueStats,
 } from '../../shared/api.js';
 import type { TaskEvent } from '../../shared/events.js';
@@ -65,7 +68,15 @@ export interface SubscriptionHandlers<T> {
 
 export interface QueueClient {
   enqueueSpec(input: EnqueueSpecInput): Promise<EnqueueResponse>;
+  /**
+   * Up to 1,000 specs in one call, stored together or not at all; the tasks come back in the
+   * order of the specs. Tried again after a network failure only when every spec has an
+   * idempotency key.
+   */
+  enqueueSpecs(input: EnqueueSpecsInput): Promise<EnqueueSpecsResponse>;
   queueStats(): Promise<QueueStats>;
+  /** The golden paths a spec may run, with their steps' names and descriptions. */
+  goldenPaths(): Promise<GoldenPathList>;
   activeTasks(): Promise<ActiveTasks>;
   tasks(input?: TaskListInput): Promise<TaskList>;
   task(taskId: string): Promise<TaskDetail>;
@@ -208,7 +219,13 @@ export function buildQueueClient(
   return {
     enqueueSpec: (input) =>
       call(() => trpc.enqueueSpec.mutate(input), input.idempotencyKey !== undefined),
+    enqueueSpecs: (input) =>
+      call(
+        () => trpc.enqueueSpecs.mutate(input),
+        input.specs.every((s) => s.idempotencyKey !== undefined),
+      ),
     queueStats: () => call(() => trpc.queueStats.query(), true),
+    goldenPaths: () => call(() => trpc.goldenPaths.query(), true),
     activeTasks: () => call(() => trpc.activeTasks.query(), true),
     tasks: (input = {}) => call(() => trpc.tasks.query(input), true),
     task: (taskId) => call(() => trpc.task.query({ taskId }), true),

@@ -4,8 +4,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
-import type { Principal, Role } from '../services/context.js';
+import { ConfigError, isLoopback } from '../config.js';
+import { ROLES, type Role } from '../../shared/api.js';
+import type { Principal } from '../services/context.js';
+
+export { isLoopback };
 
 export const DEV_TOKEN = 'test-token';
 export const DEV_USER = 'api-user';
@@ -23,8 +26,6 @@ export interface Authenticator {
   /** True when only the development token is configured. */
   readonly devMode: boolean;
 }
-
-const ROLES: readonly Role[] = ['admin', 'read'];
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -44,9 +45,9 @@ export function parseTokenList(text: string, source: string): ConfiguredToken[] 
     .filter((line) => line !== '');
   for (const item of items) {
     const [token, user, role = 'admin', ...rest] = item.split(':').map((part) => part.trim());
-    if (!token || !user || rest.length > 0 || !ROLES.includes(role as Role)) {
+    if (!token || !user || rest.length > 0 || !(ROLES as readonly string[]).includes(role)) {
       throw new ConfigError(
-        `${source}: each entry must be token:user or token:user:role (role admin or read); one is not`,
+        `${source}: each entry must be token:user or token:user:role (role ${ROLES.join(', ')}); one is not`,
       );
     }
     if (token.length < 8 && token !== DEV_TOKEN) {
@@ -55,16 +56,6 @@ export function parseTokenList(text: string, source: string): ConfiguredToken[] 
     entries.push({ token, principal: { user, role: role as Role } });
   }
   return entries;
-}
-
-export function isLoopback(host: string): boolean {
-  return (
-    host === 'localhost' ||
-    host === '::1' ||
-    host === '[::1]' ||
-    /^127(\.\d{1,3}){3}$/.test(host) ||
-    host === '::ffff:127.0.0.1'
-  );
 }
 
 export function createAuthenticator(config: Config, logger: Logger): Authenticator {

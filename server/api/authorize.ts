@@ -22,14 +22,29 @@ export function authorizeSensitiveRead(auth: AuthResult): Principal {
   return auth.principal;
 }
 
-/** Anything that changes the queue: a token with the admin role. */
+/**
+ * Anything that changes the queue: an `admin` or `developer` token. What a developer may change
+ * (golden paths only, its own tasks) is checked by the services, which see the spec and the task.
+ */
 export function authorizeWrite(auth: AuthResult): Principal {
   if (auth.kind !== 'authenticated') throw unauthorized();
-  if (auth.principal.role !== 'admin') {
+  if (auth.principal.role === 'read') {
     throw new TRPCError({
       code: 'FORBIDDEN',
       message: `User '${auth.principal.user}' has a read-only token and cannot change the queue.`,
     });
   }
   return auth.principal;
+}
+
+/** Cluster settings such as webhooks (their URLs and secrets can carry credentials): admin only. */
+export function authorizeAdmin(auth: AuthResult): Principal {
+  const principal = authorizeWrite(auth);
+  if (principal.role !== 'admin') {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: `User '${principal.user}' has a ${principal.role} token; this needs the admin role.`,
+    });
+  }
+  return principal;
 }

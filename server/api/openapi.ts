@@ -16,8 +16,12 @@ import {
 import {
   activeTasksSchema,
   enqueueResponseSchema,
+  goldenPathListSchema,
+  enqueueSpecsBodySchema,
+  enqueueSpecsResponseSchema,
   healthSchema,
   livenessSchema,
+  MAX_BATCH_SPECS,
   readinessSchema,
   idempotencyKeySchema,
   prioritySchema,
@@ -36,18 +40,35 @@ import {
   taskLogsSchema,
 } from '../../shared/tasks.js';
 import { taskStatusSchema } from '../../shared/taskStatus.js';
+import {
+  deleteWebhookResponseSchema,
+  putWebhookResponseSchema,
+  webhookInputSchema,
+  webhookListSchema,
+  webhookNameSchema,
+  webhookSchema,
+} from '../../shared/webhooks.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { JSON_TYPES, YAML_TYPES } from './specBody.js';
 
 const taskPath = z.object({ id: taskIdSchema.meta({ description: 'The task id.' }) });
+const webhookPath = z.object({
+  name: webhookNameSchema.meta({ description: 'The webhook’s name.' }),
+});
+const WEBHOOK_ERRORS = {
+  '400': 'The name is invalid.',
+  '401': 'No token, or an invalid one.',
+  '403': 'The token is read-only.',
+  '503': 'No database.',
+} as const;
 
 /** Who may call a route: anyone, readers (see ACCESS_NOTE), any token holder, admins. */
-type Access = 'public' | 'read' | 'token' | 'admin';
+type Access = 'public' | 'read' | 'token' | 'write' | 'admin';
 
 type ErrorStatus = '400' | '401' | '403' | '404' | '409' | '413' | '415' | '429' | '503';
 
 interface Route {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** OpenAPI form: `{id}` for a path parameter. */
   path: string;
   operationId: string;
@@ -114,12 +135,14 @@ const ROUTES: Route[] = [
     tag: 'specs',
     summary: 'Enqueue a Score spec',
     description:
-      'Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it.',
-    access: 'admin',
+      'Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it. ' +
+      'Roles: `admin` tokens may send specs with an inline `workflow`; `developer` tokens run golden paths only, and a spec with an inline `workflow` gets 403 saying so.',
+    access: 'write',
     params: {
       query: z.object({
         golden_path: goldenPathNameSchema.optional().meta({
-          description: 'A shipped golden path; `deploy-app` when absent.',
+          description:
+            'A golden path (GET /api/golden-paths lists them); `deploy-app` when absent.',
         }),
         priority: prioritySchema.optional().meta({
           description: 'Higher runs first; FIFO within a priority. Default 0.',
@@ -159,13 +182,81 @@ const ROUTES: Route[] = [
     errors: {
       '400': 'The body does not parse, or the spec, a query parameter or the key is invalid.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token sent a spec with an inline workflow.',
       '404': 'No such golden path.',
       '413': 'The body is larger than BODY_LIMIT.',
       '415': 'The content type is not YAML or JSON.',
       '429': 'Too many enqueues for this token; see Retry-After.',
       '503': 'The database is unavailable; nothing was stored.',
     },
+  },
+  {
+    method: 'post',
+    path: '/api/specs/batch',
+    operationId: 'enqueueSpecs',
+    tag: 'specs',
+    summary: `Enqueue up to ${MAX_BATCH_SPECS} Score specs in one transaction`,
+    description:
+      'Checks every spec first: one problem anywhere is a 400 naming the index and field of every problem, and nothing is stored. Then stores all of them in one transaction and answers with their tasks in the order of the specs. As JSON, each spec may carry its own golden path, priority and idempotency key (the query gives defaults); as multi-document YAML (`---` between specs) the query applies to all.',
+    access: 'admin',
+    params: {
+      query: z.object({
+        golden_path: goldenPathNameSchema.optional().meta({
+          description: 'For specs that name none; `deploy-app` when absent.',
+        }),
+        priority: prioritySchema.optional().meta({
+          description: 'For specs that give none. Default 0.',
+        }),
+      }),
+    },
+    body: {
+      required: true,
+      description: `Up to ${MAX_BATCH_SPECS} specs: JSON \`{ "specs": [...] }\`, or YAML documents separated by \`---\`.`,
+      content: {
+        ...Object.fromEntries(
+          YAML_TYPES.map((type) => [
+            type,
+            {
+              schema: z.string().meta({
+                description: 'YAML documents, each a Score spec matching `ScoreSpec`.',
+              }),
+            },
+          ]),
+        ),
+        ...Object.fromEntries(JSON_TYPES.map((type) => [type, { schema: enqueueSpecsBodySchema }])),
+      },
+    },
+    responses: {
+      '202': {
+        description:
+          'All stored. A spec whose idempotency key was used earlier (or earlier in the batch) gets that task, with `created: false`.',
+        content: json(enqueueSpecsResponseSchema),
+      },
+    },
+    errors: {
+      '400':
+        'The body does not parse, or a spec, a golden path, a priority or a key is invalid: `details` lists every problem (`specs[i].…` or `documents[i].…`).',
+      '401': 'No token, or an invalid one.',
+      '403': 'The token is read-only.',
+      '413': 'The body is larger than BODY_LIMIT.',
+      '415': 'The content type is not YAML or JSON.',
+      '429': 'The batch needs more enqueues than this token has left; see Retry-After.',
+      '503': 'The database is unavailable; nothing was stored.',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/golden-paths',
+    operationId: 'goldenPaths',
+    tag: 'specs',
+    summary: 'The golden paths a spec may run',
+    description:
+      'The golden paths of GOLDEN_PATHS_DIR with their steps’ names and descriptions. A `developer` token runs only these (pick one with `golden_path`); `default` marks the one a spec runs when it names none.',
+    access: 'read',
+    responses: {
+      '200': { description: 'The golden paths.', content: json(goldenPathListSchema) },
+    },
+    errors: { '401': 'A token is needed, or the one sent is invalid.' },
   },
   {
     method: 'get',
@@ -248,14 +339,15 @@ const ROUTES: Route[] = [
     tag: 'tasks',
     summary: 'Cancel a pending or running task',
     description:
-      'A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`.',
-    access: 'admin',
+      'A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`. ' +
+      'An `admin` token cancels any task; a `developer` token only the tasks its user created.',
+    access: 'write',
     params: { path: taskPath },
     responses: { '200': { description: 'What became of it.', content: json(taskActionSchema) } },
     errors: {
       '400': 'The id is not a task id.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token’s user did not create the task.',
       '404': 'No such task.',
       '409': 'The task has already finished.',
       '503': 'No database.',
@@ -267,13 +359,15 @@ const ROUTES: Route[] = [
     operationId: 'retryTask',
     tag: 'tasks',
     summary: 'Queue a failed or cancelled task again',
-    access: 'admin',
+    description:
+      'An `admin` token retries any task; a `developer` token only the tasks its user created.',
+    access: 'write',
     params: { path: taskPath },
     responses: { '200': { description: 'Queued again.', content: json(taskActionSchema) } },
     errors: {
       '400': 'The id is not a task id.',
       '401': 'No token, or an invalid one.',
-      '403': 'The token is read-only.',
+      '403': 'The token is read-only, or a developer token’s user did not create the task.',
       '404': 'No such task.',
       '409': 'The task is neither failed nor cancelled.',
       '503': 'No database.',
@@ -321,6 +415,61 @@ const ROUTES: Route[] = [
   },
   {
     method: 'get',
+    path: '/api/webhooks',
+    operationId: 'listWebhooks',
+    tag: 'webhooks',
+    summary: 'Webhooks, with their delivery counts and latest attempts',
+    access: 'admin',
+    responses: { '200': { description: 'The webhooks.', content: json(webhookListSchema) } },
+    errors: { '401': WEBHOOK_ERRORS['401'], '403': WEBHOOK_ERRORS['403'], '503': 'No database.' },
+  },
+  {
+    method: 'get',
+    path: '/api/webhooks/{name}',
+    operationId: 'getWebhook',
+    tag: 'webhooks',
+    summary: 'One webhook, with its delivery counts and latest attempts',
+    access: 'admin',
+    params: { path: webhookPath },
+    responses: { '200': { description: 'The webhook.', content: json(webhookSchema) } },
+    errors: { ...WEBHOOK_ERRORS, '404': 'No such webhook.' },
+  },
+  {
+    method: 'put',
+    path: '/api/webhooks/{name}',
+    operationId: 'putWebhook',
+    tag: 'webhooks',
+    summary: 'Create or replace a webhook',
+    description:
+      'Task status changes matching `events` (and `app_name`, when given) are POSTed to `url`, signed per the Standard Webhooks specification (headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). When `secret` is absent a new one is generated on creation and returned in this answer only; a replacement without `secret` keeps the current one. With WEBHOOK_ALLOW_PRIVATE off, URLs whose host is or resolves to a private, loopback or link-local address are refused.',
+    access: 'admin',
+    params: { path: webhookPath },
+    body: { required: true, content: json(webhookInputSchema) },
+    responses: {
+      '201': { description: 'Created.', content: json(putWebhookResponseSchema) },
+      '200': { description: 'Replaced.', content: json(putWebhookResponseSchema) },
+    },
+    errors: {
+      ...WEBHOOK_ERRORS,
+      '400': 'The name or the body is invalid, or the URL is not allowed.',
+      '415': 'The content type is not JSON.',
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/webhooks/{name}',
+    operationId: 'deleteWebhook',
+    tag: 'webhooks',
+    summary: 'Delete a webhook and its pending deliveries',
+    access: 'admin',
+    params: { path: webhookPath },
+    responses: {
+      '200': { description: 'Deleted.', content: json(deleteWebhookResponseSchema) },
+    },
+    errors: { ...WEBHOOK_ERRORS, '404': 'No such webhook.' },
+  },
+  {
+    method: 'get',
     path: '/metrics',
     operationId: 'metrics',
     tag: 'health',
@@ -357,6 +506,7 @@ const SECURITY: Record<Access, NonNullable<ZodOpenApiOperationObject['security']
   // Either no token at all or a valid one: reads are open unless REQUIRE_AUTH_FOR_READS is set.
   read: [{}, { [BEARER]: [] }],
   token: [{ [BEARER]: [] }],
+  write: [{ [BEARER]: [] }],
   admin: [{ [BEARER]: [] }],
 };
 
@@ -364,7 +514,9 @@ const ACCESS_NOTE: Record<Access, string | undefined> = {
   public: undefined,
   read: 'Open unless REQUIRE_AUTH_FOR_READS is set; a token that is sent must be valid.',
   token: 'Needs a bearer token.',
-  admin: 'Needs a bearer token with the admin role.',
+  write:
+    'Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.',
+  admin: 'Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).',
 };
 
 function operation(route: Route): ZodOpenApiOperationObject {
@@ -427,10 +579,11 @@ function buildDocument() {
     // Relative: the node serving the document (any node of a cluster answers the same).
     servers: [{ url: '/', description: 'This node' }],
     tags: [
-      { name: 'specs', description: 'Enqueue Score specs.' },
+      { name: 'specs', description: 'Enqueue Score specs; the golden paths they may run.' },
       { name: 'queue', description: 'The queue as a whole.' },
       { name: 'tasks', description: 'Single tasks: detail, logs, cancel, retry.' },
       { name: 'events', description: 'Live updates.' },
+      { name: 'webhooks', description: 'Task status changes POSTed to your URLs, signed.' },
       { name: 'health', description: 'Probes, metrics and this document.' },
     ],
     paths,
@@ -439,7 +592,8 @@ function buildDocument() {
         [BEARER]: {
           type: 'http',
           scheme: 'bearer',
-          description: 'A token from API_TOKENS or API_TOKENS_FILE (`token:user[:role]`).',
+          description:
+            'A token from API_TOKENS or API_TOKENS_FILE (`token:user[:role]`). Roles: `admin` (the default) may do everything, inline workflow steps included; `developer` enqueues golden paths and cancels or retries its own tasks; `read` only reads. The development token on loopback is `admin`.',
         },
       },
       // Named here, each shared schema becomes one component that every use refers to. Their
@@ -459,6 +613,10 @@ function buildDocument() {
         Health: healthSchema,
         Liveness: livenessSchema,
         Readiness: readinessSchema,
+        Webhook: webhookSchema,
+        WebhookInput: webhookInputSchema,
+        WebhookList: webhookListSchema,
+        PutWebhookResponse: putWebhookResponseSchema,
       },
     },
   });

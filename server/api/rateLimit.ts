@@ -22,8 +22,11 @@ export class RateLimiter {
     return this.perSecond > 0;
   }
 
-  /** Takes one enqueue for `key`, or throws TOO_MANY_REQUESTS saying when to come back. */
-  take(key: string, who: string): void {
+  /**
+   * Takes `count` enqueues for `key` (a batch takes one per task), or throws TOO_MANY_REQUESTS
+   * saying when to come back.
+   */
+  take(key: string, who: string, count = 1): void {
     if (!this.enabled) return;
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
@@ -32,16 +35,23 @@ export class RateLimiter {
       bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond,
     );
     bucket.at = now;
-    if (bucket.tokens < 1) {
+    if (count > this.burst) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: `A batch of ${count} enqueues is more than ${who}'s burst of ${this.burst}: send at most ${this.burst} at a time.`,
+        cause: new RetryAfter(Math.max(1, Math.ceil(this.burst / this.perSecond))),
+      });
+    }
+    if (bucket.tokens < count) {
       this.buckets.set(key, bucket);
-      const seconds = Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
+      const seconds = Math.max(1, Math.ceil((count - bucket.tokens) / this.perSecond));
       throw new TRPCError({
         code: 'TOO_MANY_REQUESTS',
         message: `Too many enqueues for ${who}: the limit is ${this.perSecond} per second (burst ${this.burst}). Retry after ${seconds}s.`,
         cause: new RetryAfter(seconds),
       });
     }
-    bucket.tokens -= 1;
+    bucket.tokens -= count;
     this.buckets.set(key, bucket);
     if (this.buckets.size > 10_000) this.forgetFullBuckets(now);
   }

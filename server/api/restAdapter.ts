@@ -10,15 +10,26 @@ import {
   type Readiness,
 } from '../../shared/api.js';
 import { describeZodError, summarizeProblems } from '../../shared/errors.js';
+import { goldenPathNameSchema } from '../../shared/spec.js';
 import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
+import { webhookInputSchema, webhookNameSchema } from '../../shared/webhooks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
+import { listGoldenPaths } from '../services/goldenPathList.js';
+import { enqueueSpecs } from '../services/enqueueSpecs.js';
 import { streamAllTaskEvents, streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import type { Authenticator } from './auth.js';
-import { authorizeRead, authorizeSensitiveRead, authorizeWrite } from './authorize.js';
+import {
+  authorizeAdmin,
+  authorizeRead,
+  authorizeSensitiveRead,
+  authorizeWrite,
+} from './authorize.js';
+import { parseJsonBatch, parseYamlBatch } from './batchBody.js';
 import { openApiJson } from './openapi.js';
 import { sendEventStream } from './sseStream.js';
 import { decodeBody, JSON_TYPES, parseSpecText, SPEC_TYPES, validateSpec } from './specBody.js';
@@ -88,6 +99,46 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     return reply.status(result.created ? 202 : 200).send(result.response);
   });
 
+  app.get('/api/golden-paths', (request) => {
+    authorizeRead(auth(request), services.config);
+    return listGoldenPaths(services);
+  });
+
+  // Up to MAX_BATCH_SPECS specs in one transaction: JSON `{ "specs": [...] }`, or multi-document
+  // YAML whose specs share the query's golden_path and priority.
+  app.post('/api/specs/batch', async (request, reply) => {
+    const principal = authorizeWrite(auth(request));
+    const query = request.query as Query;
+    const contentType = request.headers['content-type']?.toLowerCase() ?? '';
+    if (request.headers['idempotency-key'] !== undefined) {
+      throw badRequest(
+        'A batch takes no Idempotency-Key header: give each spec its idempotency_key in a JSON body.',
+        [{ path: 'Idempotency-Key', message: 'not taken by a batch' }],
+      );
+    }
+    const text = decodeBody(request.body);
+    const { items, problems } = JSON_TYPES.some((t) => contentType.startsWith(t))
+      ? parseJsonBatch(text)
+      : parseYamlBatch(text);
+    const goldenPath = single(query.golden_path, 'golden_path');
+    const priority = single(query.priority, 'priority');
+    const response = await enqueueSpecs(services, {
+      items,
+      problems,
+      goldenPath:
+        goldenPath === undefined
+          ? undefined
+          : parse(goldenPathNameSchema, goldenPath, 'golden_path'),
+      priority:
+        priority === undefined
+          ? undefined
+          : parse(prioritySchema, wholeNumber(priority), 'priority'),
+      principal,
+      source: 'api',
+    });
+    return reply.status(202).send(response);
+  });
+
   app.get('/api/queue/stats', async (request) => {
     authorizeRead(auth(request), services.config);
     return getQueueStats(services);
@@ -139,6 +190,35 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     retryTask(services, taskId(request), authorizeWrite(auth(request))),
   );
 
+  const webhookName = (request: FastifyRequest) =>
+    parse(webhookNameSchema, (request.params as { name: string }).name, 'webhook name');
+
+  app.get('/api/webhooks', async (request) => {
+    authorizeAdmin(auth(request));
+    return listWebhooks(services);
+  });
+
+  app.get('/api/webhooks/:name', async (request) => {
+    authorizeAdmin(auth(request));
+    return getWebhook(services, webhookName(request));
+  });
+
+  app.put('/api/webhooks/:name', async (request, reply) => {
+    const principal = authorizeAdmin(auth(request));
+    const contentType = request.headers['content-type']?.toLowerCase() ?? '';
+    if (!JSON_TYPES.some((t) => contentType.startsWith(t))) {
+      throw badRequest('Send the webhook as JSON (Content-Type: application/json).');
+    }
+    const input = parse(webhookInputSchema, parseJsonBody(decodeBody(request.body)), 'webhook');
+    const result = await putWebhook(services, webhookName(request), input, principal);
+    return reply.status(result.created ? 201 : 200).send(result);
+  });
+
+  app.delete('/api/webhooks/:name', async (request) => {
+    authorizeAdmin(auth(request));
+    return deleteWebhook(services, webhookName(request));
+  });
+
   // `event: stats` and `event: task` (status changes, step starts and ends) for the whole queue;
   // with ?task_id= only that task's events, with its output, until it ends.
   app.get('/api/queue/events', async (request, reply) => {
@@ -161,6 +241,14 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
       },
     ]);
   });
+}
+
+function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequest(`The body is not valid JSON: ${(error as Error).message}`);
+  }
 }
 
 const taskListOffset = z.int('must be a whole number').min(0, 'must not be negative');

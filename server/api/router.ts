@@ -5,6 +5,10 @@ import {
   activeTasksSchema,
   enqueueResponseSchema,
   enqueueSpecInputSchema,
+  goldenPathListSchema,
+  enqueueSpecsInputSchema,
+  enqueueSpecsResponseSchema,
+  MAX_BATCH_SPECS,
   queueStatsSchema,
 } from '../../shared/api.js';
 import {
@@ -16,12 +20,30 @@ import {
   taskLogsInputSchema,
   taskLogsSchema,
 } from '../../shared/tasks.js';
+import {
+  deleteWebhookResponseSchema,
+  putWebhookInputSchema,
+  putWebhookResponseSchema,
+  webhookListSchema,
+  webhookNameSchema,
+  webhookSchema,
+} from '../../shared/webhooks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
+import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services/webhooks.js';
+import { listGoldenPaths } from '../services/goldenPathList.js';
+import { enqueueSpecs } from '../services/enqueueSpecs.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import { checkSpecShape } from './specBody.js';
-import { authedReadProcedure, middleware, readProcedure, router, writeProcedure } from './trpc.js';
+import {
+  adminProcedure,
+  authedReadProcedure,
+  middleware,
+  readProcedure,
+  router,
+  writeProcedure,
+} from './trpc.js';
 
 /**
  * The checks REST bodies get after parsing (prototype keys, NUL characters, depth), on the raw
@@ -30,6 +52,18 @@ import { authedReadProcedure, middleware, readProcedure, router, writeProcedure 
 const specShapeGuard = middleware(async ({ getRawInput, next }) => {
   const spec = ((await getRawInput()) as { spec?: unknown } | null)?.spec;
   if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) checkSpecShape(spec);
+  return next();
+});
+
+/** The same checks on every spec of a batch. */
+const batchShapeGuard = middleware(async ({ getRawInput, next }) => {
+  const specs = ((await getRawInput()) as { specs?: unknown } | null)?.specs;
+  if (Array.isArray(specs) && specs.length <= MAX_BATCH_SPECS) {
+    for (const item of specs as unknown[]) {
+      const spec = (item as { spec?: unknown } | null)?.spec;
+      if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) checkSpecShape(spec);
+    }
+  }
   return next();
 });
 
@@ -51,6 +85,23 @@ export const appRouter = router({
       });
       return result.response;
     }),
+  /** The golden paths a spec may run (developer tokens run only these), with their steps. */
+  goldenPaths: readProcedure
+    .output(goldenPathListSchema)
+    .query(({ ctx }) => listGoldenPaths(ctx.services)),
+  /** Up to MAX_BATCH_SPECS specs, all checked first, stored in one transaction, in order. */
+  enqueueSpecs: writeProcedure
+    .use(batchShapeGuard)
+    .input(enqueueSpecsInputSchema)
+    .output(enqueueSpecsResponseSchema)
+    .mutation(({ ctx, input }) =>
+      enqueueSpecs(ctx.services, {
+        items: input.specs,
+        principal: ctx.principal,
+        source: ctx.source,
+        goldenPathField: 'goldenPath',
+      }),
+    ),
   queueStats: readProcedure
     .output(queueStatsSchema)
     .query(({ ctx }) => getQueueStats(ctx.services)),
@@ -77,6 +128,22 @@ export const appRouter = router({
     .input(taskInput)
     .output(taskActionSchema)
     .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal)),
+  /** Webhooks (admin only: their URLs can carry credentials). */
+  webhooks: adminProcedure.output(webhookListSchema).query(({ ctx }) => listWebhooks(ctx.services)),
+  webhook: adminProcedure
+    .input(z.strictObject({ name: webhookNameSchema }))
+    .output(webhookSchema)
+    .query(({ ctx, input }) => getWebhook(ctx.services, input.name)),
+  putWebhook: adminProcedure
+    .input(putWebhookInputSchema)
+    .output(putWebhookResponseSchema)
+    .mutation(({ ctx, input }) =>
+      putWebhook(ctx.services, input.name, input.webhook, ctx.principal),
+    ),
+  deleteWebhook: adminProcedure
+    .input(z.strictObject({ name: webhookNameSchema }))
+    .output(deleteWebhookResponseSchema)
+    .mutation(({ ctx, input }) => deleteWebhook(ctx.services, input.name)),
   /** The stats whenever they change (at most a few times a second), starting with the current. */
   onStats: readProcedure.subscription(({ ctx, signal }) => streamStats(ctx.services, signal)),
   /** A task's status changes, step starts and ends, and output as it is produced. */

@@ -27,10 +27,7 @@ export function decodeBody(body: unknown): string {
 }
 
 export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
-  if (text.includes('\u0000')) throw badRequest('The request body contains a NUL character.');
-  // Before parsing: the parsers recurse once per level, and a stack overflow inside the YAML
-  // parser can leave V8 unable to recover. A cheap scan bounds the nesting first.
-  checkNesting(text);
+  checkSpecText(text);
   let value: unknown;
   try {
     value =
@@ -55,6 +52,14 @@ export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
   }
   checkSpecShape(value);
   return value;
+}
+
+/** What a body's text must pass before any parser sees it. */
+export function checkSpecText(text: string): void {
+  if (text.includes('\u0000')) throw badRequest('The request body contains a NUL character.');
+  // Before parsing: the parsers recurse once per level, and a stack overflow inside the YAML
+  // parser can leave V8 unable to recover. A cheap scan bounds the nesting first.
+  checkNesting(text);
 }
 
 export function validateSpec(value: unknown): ScoreSpec {

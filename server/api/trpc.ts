@@ -5,7 +5,12 @@ import { summarizeProblems } from '../../shared/errors.js';
 import { problemsOf } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import type { AuthResult } from './auth.js';
-import { authorizeRead, authorizeSensitiveRead, authorizeWrite } from './authorize.js';
+import {
+  authorizeRead,
+  authorizeSensitiveRead,
+  authorizeWrite,
+  authorizeAdmin,
+} from './authorize.js';
 
 export interface Context {
   services: QueueServices;
@@ -47,7 +52,12 @@ export const authedReadProcedure = t.procedure.use(({ ctx, next }) =>
   next({ ctx: { principal: authorizeSensitiveRead(ctx.auth) } }),
 );
 
-/** Anything that changes the queue: needs a token with the admin role. */
+/** Anything that changes the queue: an admin or developer token (the services check the rest). */
 export const writeProcedure = t.procedure.use(({ ctx, next }) =>
   next({ ctx: { principal: authorizeWrite(ctx.auth) } }),
+);
+
+/** Cluster settings (webhooks): an admin token. */
+export const adminProcedure = t.procedure.use(({ ctx, next }) =>
+  next({ ctx: { principal: authorizeAdmin(ctx.auth) } }),
 );

@@ -7,9 +7,22 @@ import type * as schema from './schema.js';
 export type DatabaseKind = 'postgres' | 'pglite';
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
 
+export interface QueryOptions {
+  /**
+   * Gives up on the statement after this long (PostgreSQL: the connection is dropped, since an
+   * answer may still arrive on it). For statements whose answer is useless when late, such as a
+   * heartbeat. @default no limit
+   */
+  timeoutMs?: number | undefined;
+}
+
 export interface Queryable {
   /** Runs one statement and returns its rows. int8 columns come back as numbers. */
-  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<Row[]>;
 }
 
 export interface Database extends Queryable {

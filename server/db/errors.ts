@@ -21,6 +21,7 @@ const UNAVAILABLE_MESSAGES = [
   'the database system is',
   'Database is closed',
   'PGlite is closed',
+  'Query read timeout',
 ];
 
 export function isDatabaseUnavailable(error: unknown): boolean {

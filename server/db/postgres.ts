@@ -3,7 +3,7 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { Database, Drizzle, Queryable } from './database.js';
+import type { Database, Drizzle, Queryable, QueryOptions } from './database.js';
 import * as schema from './schema.js';
 
 const INT8_OID = 20;
@@ -44,9 +44,27 @@ export function openPostgres(options: PostgresOptions): Database {
   const db = drizzle({ client: pool, schema }) as unknown as Drizzle;
   const listeners = new Set<PgListener>();
 
-  const query = async <Row>(text: string, params?: readonly unknown[]): Promise<Row[]> => {
-    const result = await pool.query(text, params as unknown[] | undefined);
-    return result.rows as Row[];
+  const query = async <Row>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<Row[]> => {
+    if (options?.timeoutMs === undefined) {
+      return (await pool.query(text, params as unknown[] | undefined)).rows as Row[];
+    }
+    // query_timeout bounds the wait for the answer; the pool drops a client whose query failed,
+    // so a connection stuck behind a network cut is not handed out again. Waiting for a free
+    // connection is bounded by connectionTimeoutMillis, and the whole call by the race.
+    return withDeadline(
+      pool
+        .query({
+          text,
+          values: params as unknown[] | undefined,
+          query_timeout: options.timeoutMs,
+        } as pg.QueryConfig)
+        .then((result) => result.rows as Row[]),
+      options.timeoutMs,
+    );
   };
 
   return {
@@ -123,6 +141,22 @@ export function openPostgres(options: PostgresOptions): Database {
       await pool.end();
     },
   };
+}
+
+export class QueryTimeoutError extends Error {
+  override name = 'QueryTimeoutError';
+  readonly code = 'ETIMEDOUT';
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new QueryTimeoutError(`the database did not answer within ${ms} ms`)),
+      ms + 50,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** One LISTEN connection per channel; reconnects with backoff until stopped. */

@@ -150,3 +150,91 @@ export const queueCounters = pgTable('queue_counters', {
   execTimeMsSum: doublePrecision('exec_time_ms_sum').notNull().default(0),
   execTimeCount: bigint('exec_time_count', { mode: 'number' }).notNull().default(0),
 });
+
+/** Webhook registrations (PUT /api/webhooks/:name); see server/webhooks/. */
+export const queueWebhooks = pgTable('queue_webhooks', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  name: text('name').notNull().unique(),
+  url: text('url').notNull(),
+  /** Event types (`task.completed`, …) this webhook receives. */
+  events: text('events').array().notNull(),
+  /** Only this application's tasks; null for all. */
+  appName: text('app_name'),
+  /** `whsec_<base64>`: the Standard Webhooks signing key. */
+  secret: text('secret').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * One row per event per webhook, inserted by a trigger on queue_tasks in the transaction that
+ * changes the task's status (see the webhook_deliveries_trigger migration), sent by any node.
+ */
+export const queueWebhookDeliveries = pgTable(
+  'queue_webhook_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    webhookId: bigint('webhook_id', { mode: 'number' })
+      .notNull()
+      .references(() => queueWebhooks.id, { onDelete: 'cascade' }),
+    /** The `webhook-id` header: stable across attempts, so receivers can drop duplicates. */
+    messageId: text('message_id').notNull().unique(),
+    eventType: text('event_type').notNull(),
+    /** The task's public id (no foreign key: retention may delete the task first). */
+    taskId: text('task_id').notNull(),
+    /** The JSON body sent, fixed when the event happened. */
+    payload: jsonb('payload').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Next try; a node sending it pushes this past its timeout (the lease). */
+    nextAttemptAt: timestamptz('next_attempt_at').notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [
+    check(
+      'queue_webhook_deliveries_status_check',
+      sql`${t.status} in ('pending', 'delivered', 'failed')`,
+    ),
+    index('queue_webhook_deliveries_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
+    index('queue_webhook_deliveries_webhook_idx').on(t.webhookId, t.status),
+    index('queue_webhook_deliveries_finished_idx')
+      .on(t.finishedAt)
+      .where(sql`${t.finishedAt} is not null`),
+  ],
+);
+
+/** Every attempt at a delivery: what the receiver answered, or why nothing came back. */
+export const queueWebhookAttempts = pgTable(
+  'queue_webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: bigint('delivery_id', { mode: 'number' })
+      .notNull()
+      .references(() => queueWebhookDeliveries.id, { onDelete: 'cascade' }),
+    webhookId: bigint('webhook_id', { mode: 'number' }).notNull(),
+    attempt: integer('attempt').notNull(),
+    attemptedAt: timestamptz('attempted_at').notNull().defaultNow(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    nodeId: text('node_id').notNull(),
+  },
+  (t) => [index('queue_webhook_attempts_webhook_idx').on(t.webhookId, t.id.desc())],
+);
+
+/**
+ * Task events too large for one NOTIFY (PostgreSQL's limit is 8,000 bytes): stored here and sent
+ * by reference, read by the other nodes, deleted after a few minutes.
+ */
+export const queueEventSpill = pgTable('queue_event_spill', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  payload: text('payload').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});

@@ -1,7 +1,9 @@
 // Task events on this node and across the cluster. Every event is delivered at once to this
 // node's subscribers; on PostgreSQL it also goes out on a NOTIFY channel (batched: what is
 // published within a few milliseconds shares one notification) so subscribers connected to any
-// other node see it too. Subscribers are told whether an event happened on this node.
+// other node see it too. Subscribers are told whether an event happened on this node. NOTIFY
+// payloads are measured in bytes: a step's output too large for one is split over several events,
+// and any other event too large is stored in queue_event_spill and sent by reference.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { taskEventSchema, type TaskEvent } from '../../shared/events.js';
@@ -10,15 +12,19 @@ import { notify } from '../queue/channels.js';
 
 export const EVENTS_CHANNEL = 'queue_events';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
-const MAX_PAYLOAD = 7_000;
+export const MAX_PAYLOAD_BYTES = 7_900;
 const FLUSH_DELAY_MS = 5;
+/** Spilled events are read by the other nodes within milliseconds; kept a while for slow ones. */
+const SPILL_KEEP_MS = 5 * 60_000;
+const SPILL_CLEAN_EVERY_MS = 60_000;
 
 export type EventListener = (event: TaskEvent, local: boolean) => void;
 
 interface Envelope {
   /** The node that published the events. */
   o: string;
-  e: TaskEvent[];
+  /** Events, or references `{ "ref": id }` to rows of queue_event_spill. */
+  e: unknown[];
 }
 
 export class EventHub {
@@ -28,6 +34,9 @@ export class EventHub {
   private flushing: Promise<void> = Promise.resolve();
   private unlisten: (() => Promise<void>) | undefined;
   private stopped = false;
+  /** Received envelopes are handled one after another, so events keep their order. */
+  private receiving: Promise<void> = Promise.resolve();
+  private lastSpillClean = 0;
 
   constructor(
     private readonly database: Database,
@@ -42,7 +51,7 @@ export class EventHub {
   }
 
   async start(): Promise<void> {
-    if (!this.clustered) return;
+    if (!this.clustered || this.unlisten) return;
     this.unlisten = await this.database.listen(EVENTS_CHANNEL, (payload) => this.receive(payload));
   }
 
@@ -75,13 +84,28 @@ export class EventHub {
     await this.flushing;
     this.stopped = true;
     await this.unlisten?.();
+    await this.receiving;
     this.emitter.removeAllListeners();
   }
 
   private async flush(): Promise<void> {
     const events = this.outbox;
     this.outbox = [];
-    for (const payload of pack(this.nodeId, events)) {
+    const room = MAX_PAYLOAD_BYTES - envelopeBytes(this.nodeId) - 1;
+    const items: string[] = [];
+    for (const event of events) {
+      const fitted = fit(event, room);
+      if (fitted) {
+        items.push(...fitted);
+        continue;
+      }
+      try {
+        items.push(JSON.stringify({ ref: await this.spill(JSON.stringify(event)) }));
+      } catch (error) {
+        this.logger.warn({ err: error, type: event.type }, 'could not store a large task event');
+      }
+    }
+    for (const payload of pack(this.nodeId, items)) {
       try {
         await notify(this.database, EVENTS_CHANNEL, payload);
       } catch (error) {
@@ -91,9 +115,32 @@ export class EventHub {
     }
   }
 
+  private async spill(json: string): Promise<number> {
+    const [row] = await this.database.query<{ id: number }>(
+      'INSERT INTO queue_event_spill (payload) VALUES ($1) RETURNING id',
+      [json],
+    );
+    if (Date.now() - this.lastSpillClean > SPILL_CLEAN_EVERY_MS) {
+      this.lastSpillClean = Date.now();
+      await this.database.query(
+        `DELETE FROM queue_event_spill WHERE created_at < now() - $1 * interval '1 millisecond'`,
+        [SPILL_KEEP_MS],
+      );
+    }
+    return row!.id;
+  }
+
   private receive(payload: string): void {
     // Nobody on this node is watching: the other nodes' events need not be parsed.
     if (this.subscriberCount === 0) return;
+    this.receiving = this.receiving.then(() =>
+      this.handle(payload).catch((error: unknown) =>
+        this.logger.debug({ err: error }, 'could not read task events of another node'),
+      ),
+    );
+  }
+
+  private async handle(payload: string): Promise<void> {
     let envelope: Envelope;
     try {
       envelope = JSON.parse(payload) as Envelope;
@@ -101,38 +148,76 @@ export class EventHub {
       return;
     }
     if (envelope.o === this.nodeId || !Array.isArray(envelope.e)) return;
+    const refs = envelope.e.flatMap((raw) => {
+      const ref = (raw as { ref?: unknown }).ref;
+      return typeof ref === 'number' ? [ref] : [];
+    });
+    const spilled = new Map<number, unknown>();
+    if (refs.length > 0) {
+      const rows = await this.database.query<{ id: number; payload: string }>(
+        'SELECT id, payload FROM queue_event_spill WHERE id = ANY($1::bigint[])',
+        [refs],
+      );
+      for (const row of rows) spilled.set(row.id, JSON.parse(row.payload));
+    }
     for (const raw of envelope.e) {
-      const parsed = taskEventSchema.safeParse(raw);
+      const ref = (raw as { ref?: unknown }).ref;
+      const parsed = taskEventSchema.safeParse(typeof ref === 'number' ? spilled.get(ref) : raw);
       if (parsed.success) this.emitter.emit('event', parsed.data, false);
     }
   }
 }
 
-/** Splits events into NOTIFY payloads under the size limit; an event too large alone is cut. */
-export function pack(nodeId: string, events: TaskEvent[]): string[] {
+function envelopeBytes(nodeId: string): number {
+  return Buffer.byteLength(`{"o":${JSON.stringify(nodeId)},"e":[]}`);
+}
+
+/**
+ * The event as JSON pieces of at most `room` bytes each: itself, or a step's output split over
+ * several events (the first keeps `skipped`). Undefined when it cannot be split.
+ */
+export function fit(event: TaskEvent, room: number): string[] | undefined {
+  const json = JSON.stringify(event);
+  if (Buffer.byteLength(json) <= room) return [json];
+  if (event.type !== 'step.output') return undefined;
+  const overhead = Buffer.byteLength(JSON.stringify({ ...event, text: '', skipped: 0 })) + 16;
+  // A character takes at most 6 bytes in JSON (an escaped control character, or half of a pair).
+  const chars = Math.floor((room - overhead) / 6);
+  if (chars < 1) return undefined;
+  const pieces: string[] = [];
+  for (let at = 0; at < event.text.length;) {
+    let end = Math.min(at + chars, event.text.length);
+    // Never cut a surrogate pair in two.
+    const last = event.text.charCodeAt(end - 1);
+    if (end < event.text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    pieces.push(
+      JSON.stringify({
+        ...event,
+        text: event.text.slice(at, end),
+        skipped: at === 0 ? event.skipped : 0,
+      }),
+    );
+    at = end;
+  }
+  return pieces;
+}
+
+/** Groups JSON events into NOTIFY payloads of at most MAX_PAYLOAD_BYTES each. */
+export function pack(nodeId: string, items: readonly string[]): string[] {
   const payloads: string[] = [];
   const head = `{"o":${JSON.stringify(nodeId)},"e":[`;
+  const empty = envelopeBytes(nodeId);
   let body: string[] = [];
-  let size = head.length + 2;
-  for (const event of events) {
-    let json = JSON.stringify(event);
-    if (json.length + head.length + 2 > MAX_PAYLOAD) {
-      if (event.type !== 'step.output') continue;
-      const room = MAX_PAYLOAD - head.length - 200;
-      json = JSON.stringify({
-        ...event,
-        text: event.text.slice(-Math.floor(room / 2)),
-        skipped: event.skipped,
-      });
-      if (json.length + head.length + 2 > MAX_PAYLOAD) continue;
-    }
-    if (size + json.length + 1 > MAX_PAYLOAD && body.length > 0) {
+  let size = empty;
+  for (const json of items) {
+    const bytes = Buffer.byteLength(json) + 1;
+    if (size + bytes > MAX_PAYLOAD_BYTES && body.length > 0) {
       payloads.push(`${head}${body.join(',')}]}`);
       body = [];
-      size = head.length + 2;
+      size = empty;
     }
     body.push(json);
-    size += json.length + 1;
+    size += bytes;
   }
   if (body.length > 0) payloads.push(`${head}${body.join(',')}]}`);
   return payloads;

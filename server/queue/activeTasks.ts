@@ -1,5 +1,5 @@
 // The tasks running right now, across the cluster, oldest start first.
-import type { ActiveTask, TaskMetadata } from '../../shared/api.js';
+import { pickMetadata, type ActiveTask, type TaskMetadata } from '../../shared/api.js';
 import type { Queryable } from '../db/database.js';
 
 const ACTIVE = `
@@ -27,6 +27,6 @@ export async function readActiveTasks(db: Queryable, limit: number): Promise<Act
     status: 'running',
     enqueued_at: row.enqueued_at.toISOString(),
     started_at: row.started_at?.toISOString() ?? null,
-    metadata: { source: row.metadata.source, user: row.metadata.user },
+    metadata: pickMetadata(row.metadata),
   }));
 }

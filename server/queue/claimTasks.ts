@@ -67,6 +67,8 @@ export interface ClaimOptions {
   leaseMs: number;
   /** Most tasks of one application running at once across the cluster; 0 for no limit. */
   appLimit?: number;
+  /** Gives up waiting for the answer after this long (the leases then expire unused). */
+  timeoutMs?: number;
 }
 
 export async function claimTasks(db: Database, options: ClaimOptions): Promise<ClaimedTask[]> {
@@ -79,7 +81,7 @@ export async function claimTasks(db: Database, options: ClaimOptions): Promise<C
           await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fairClaim]);
           return tx.query<Row>(CLAIM_FAIR, [...params, appLimit]);
         })
-      : await db.query<Row>(CLAIM, params);
+      : await db.query<Row>(CLAIM, params, { timeoutMs: options.timeoutMs });
   return rows
     .sort((a, b) => a.id - b.id)
     .map((row) => ({

@@ -1,10 +1,18 @@
 // Writes attempt results in batches: whatever finished while the previous write was in flight
 // goes out in the next single statement. When the database is unreachable the results wait and
-// are written once it is back, so a task that finished during an outage is not run again.
+// are written once it is back, so a task that finished during an outage is not run again. Any
+// other failure of a batch is retried row by row, so one bad result never costs another its
+// record; a row that still fails is recorded as a failed attempt naming why.
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { finishTasks, releaseTasks, type FinishedRow, type RetryPolicy } from './finishTasks.js';
+import {
+  finishTasks,
+  releaseTasks,
+  runKey,
+  type FinishedRow,
+  type RetryPolicy,
+} from './finishTasks.js';
 import type { TaskOutcome } from './types.js';
 
 export interface AttemptResult {
@@ -61,15 +69,13 @@ export class FinishBatcher {
       const batch = this.waiting;
       this.waiting = [];
       try {
-        const statuses = await this.write(batch.map((w) => w.result));
+        const statuses = await this.writeEach(batch.map((w) => w.result));
         for (const w of batch) {
-          const row = statuses.get(w.result.id);
-          w.resolve(row ?? { fenced: true });
+          w.resolve(statuses.get(runKey(w.result.id, w.result.attempt)) ?? { fenced: true });
         }
         delay = RETRY_MIN_MS;
       } catch (error) {
-        const unavailable = isDatabaseUnavailable(error);
-        if (!unavailable || Date.now() >= this.giveUpAt) {
+        if (Date.now() >= this.giveUpAt) {
           this.logger.error(
             { err: error, tasks: batch.map((w) => w.result.taskId) },
             'could not store task results; their leases will expire and the tasks will run again',
@@ -88,17 +94,78 @@ export class FinishBatcher {
     }
   }
 
-  private async write(results: AttemptResult[]): Promise<Map<number, FinishedRow>> {
-    const released = results.filter((r) => r.outcome.kind === 'released').map((r) => r.id);
+  /**
+   * The batch in one go; if that fails for any reason but an unavailable database, row by row.
+   * Throws only when the database is unavailable.
+   */
+  private async writeEach(results: AttemptResult[]): Promise<Map<string, FinishedRow>> {
+    try {
+      return await this.write(results);
+    } catch (error) {
+      if (isDatabaseUnavailable(error) || results.length === 1) {
+        if (isDatabaseUnavailable(error)) throw error;
+        return this.writeAsFailed(results[0]!, error);
+      }
+      this.logger.warn(
+        { err: error, tasks: results.length },
+        'could not store a batch of task results; storing them one by one',
+      );
+    }
+    const statuses = new Map<string, FinishedRow>();
+    for (const result of results) {
+      let written: Map<string, FinishedRow>;
+      try {
+        written = await this.write([result]);
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) throw error;
+        written = await this.writeAsFailed(result, error);
+      }
+      for (const [key, row] of written) statuses.set(key, row);
+    }
+    return statuses;
+  }
+
+  /** A result the database refused is recorded as a failed attempt that says so. */
+  private async writeAsFailed(
+    result: AttemptResult,
+    cause: unknown,
+  ): Promise<Map<string, FinishedRow>> {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    this.logger.error(
+      { err: cause, taskId: result.taskId, attempt: result.attempt },
+      'the database refused the result of a task; recording the attempt as failed',
+    );
+    const failed: AttemptResult = {
+      ...result,
+      outcome: {
+        kind: 'failed',
+        error: `could not record the result of attempt ${result.attempt} (${result.outcome.kind}): ${reason}`,
+      },
+    };
+    try {
+      return await this.write([failed]);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+      this.logger.error(
+        { err: error, taskId: result.taskId },
+        'could not record a task as failed either; its lease will expire and it will be recovered',
+      );
+      return new Map();
+    }
+  }
+
+  private async write(results: AttemptResult[]): Promise<Map<string, FinishedRow>> {
+    const released = results
+      .filter((r) => r.outcome.kind === 'released')
+      .map((r) => ({ id: r.id, attempt: r.attempt }));
     const finished = results.flatMap((r) =>
       r.outcome.kind === 'released' ? [] : [{ id: r.id, attempt: r.attempt, outcome: r.outcome }],
     );
-    const [finishedStatuses, releasedIds] = await Promise.all([
+    const [finishedStatuses, releasedStatuses] = await Promise.all([
       finishTasks(this.db, this.nodeId, finished, this.retry),
       releaseTasks(this.db, this.nodeId, released),
     ]);
-    const now = new Date();
-    for (const id of releasedIds) finishedStatuses.set(id, { status: 'pending', runAt: now });
+    for (const [key, row] of releasedStatuses) finishedStatuses.set(key, row);
     return finishedStatuses;
   }
 }

@@ -1,9 +1,11 @@
 // Records how attempts ended, many tasks in one statement. Fenced: a row changes only while this
 // node still holds that very attempt, so a node that lost its lease cannot overwrite the work of
 // the node that took the task over. A failed attempt with attempts left goes back to `pending`
-// after an exponential backoff with jitter; its error is kept in `errors` either way.
+// after an exponential backoff with jitter; its error is kept in `errors` either way. A cancel
+// request wins over everything but success: such a task ends `cancelled`, never `pending`.
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { Queryable } from '../db/database.js';
+import { storedLine } from '../db/storedText.js';
 import type { TaskOutcome } from './types.js';
 
 export interface FinishedAttempt {
@@ -18,6 +20,9 @@ export interface FinishedRow {
   runAt: Date;
 }
 
+/** Longest error message stored for an attempt. */
+const MAX_ERROR = 2_000;
+
 export interface RetryPolicy {
   /** Delay before the first retry, in ms; doubled for each further one. */
   baseDelayMs: number;
@@ -30,13 +35,16 @@ const RETRY = `(v.outcome = 'failed' AND t.cancel_requested_at IS NULL
 
 const FINISH = `
 UPDATE queue_tasks t
-SET status = CASE WHEN ${RETRY} THEN 'pending' ELSE v.outcome END,
+SET status = CASE WHEN v.outcome = 'completed' THEN 'completed'
+      WHEN t.cancel_requested_at IS NOT NULL THEN 'cancelled'
+      WHEN ${RETRY} THEN 'pending' ELSE v.outcome END,
     completed_at = CASE WHEN ${RETRY} THEN NULL ELSE now() END,
     run_at = CASE WHEN ${RETRY}
       THEN now() + least($7::float8, $6::float8 * power(2, t.attempts - t.lost_count - t.attempt_base - 1))
                    * (0.5 + random() / 2) * interval '1 millisecond'
       ELSE t.run_at END,
-    error_message = v.error,
+    error_message = CASE WHEN v.outcome = 'failed' AND t.cancel_requested_at IS NOT NULL
+      THEN 'cancelled while its attempt failed: ' || v.error ELSE v.error END,
     errors = CASE WHEN v.error IS NULL THEN t.errors
       ELSE t.errors || jsonb_build_array(jsonb_build_object(
         'attempt', t.attempts, 'error', v.error, 'at', now(), 'node', t.locked_by))
@@ -45,42 +53,77 @@ SET status = CASE WHEN ${RETRY} THEN 'pending' ELSE v.outcome END,
     lease_expires_at = NULL
 FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[]) AS v(id, attempt, outcome, error)
 WHERE t.id = v.id AND t.attempts = v.attempt AND t.status = 'running' AND t.locked_by = $1
-RETURNING t.id, t.status, t.run_at`;
+RETURNING t.id, t.attempts, t.status, t.run_at`;
 
 export async function finishTasks(
   db: Queryable,
   nodeId: string,
   attempts: readonly FinishedAttempt[],
   retry: RetryPolicy,
-): Promise<Map<number, FinishedRow>> {
+): Promise<Map<string, FinishedRow>> {
   if (attempts.length === 0) return new Map();
-  const rows = await db.query<{ id: number; status: TaskStatus; run_at: Date }>(FINISH, [
+  const rows = await db.query<Row>(FINISH, [
     nodeId,
     attempts.map((a) => a.id),
     attempts.map((a) => a.attempt),
     attempts.map((a) => a.outcome.kind),
-    attempts.map((a) => (a.outcome.kind === 'completed' ? null : a.outcome.error)),
+    attempts.map((a) =>
+      a.outcome.kind === 'completed' ? null : storedLine(a.outcome.error, MAX_ERROR),
+    ),
     retry.baseDelayMs,
     retry.maxDelayMs,
   ]);
-  return new Map(rows.map((row) => [row.id, { status: row.status, runAt: row.run_at }]));
+  return toMap(rows);
 }
 
-// Shutdown: the attempt did not fail, it was interrupted, so it is not counted.
+// Shutdown: the attempt did not fail, it was interrupted, so it does not use up one of the task's
+// attempts (`attempt_base` moves instead; `attempts` only grows, so (task, attempt) names one run
+// for ever). Fenced like FINISH, and only while the lease lasts: an expired lease is a lost
+// worker, for recovery to count. A task someone asked to cancel is not handed back: it ends.
 const RELEASE = `
-UPDATE queue_tasks
-SET status = 'pending', attempts = attempts - 1, started_at = NULL, run_at = now(),
-    locked_by = NULL, lease_expires_at = NULL
-WHERE id = ANY($2::bigint[]) AND status = 'running' AND locked_by = $1
-RETURNING id`;
+UPDATE queue_tasks t
+SET status = CASE WHEN t.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancelled' END,
+    attempt_base = CASE WHEN t.cancel_requested_at IS NULL THEN t.attempt_base + 1
+      ELSE t.attempt_base END,
+    started_at = CASE WHEN t.cancel_requested_at IS NULL THEN NULL ELSE t.started_at END,
+    completed_at = CASE WHEN t.cancel_requested_at IS NULL THEN NULL ELSE now() END,
+    error_message = CASE WHEN t.cancel_requested_at IS NULL THEN t.error_message
+      ELSE 'cancelled while its node was stopping it' END,
+    run_at = now(), locked_by = NULL, lease_expires_at = NULL
+FROM unnest($2::bigint[], $3::int[]) AS v(id, attempt)
+WHERE t.id = v.id AND t.attempts = v.attempt AND t.status = 'running' AND t.locked_by = $1
+  AND t.lease_expires_at > now()
+RETURNING t.id, t.attempts, t.status, t.run_at`;
 
-/** Hands interrupted tasks back to the queue for another node. Returns the ids released. */
+/** Hands interrupted attempts back to the queue for another node. */
 export async function releaseTasks(
   db: Queryable,
   nodeId: string,
-  ids: readonly number[],
-): Promise<number[]> {
-  if (ids.length === 0) return [];
-  const rows = await db.query<{ id: number }>(RELEASE, [nodeId, ids]);
-  return rows.map((row) => row.id);
+  attempts: readonly { id: number; attempt: number }[],
+): Promise<Map<string, FinishedRow>> {
+  if (attempts.length === 0) return new Map();
+  const rows = await db.query<Row>(RELEASE, [
+    nodeId,
+    attempts.map((a) => a.id),
+    attempts.map((a) => a.attempt),
+  ]);
+  return toMap(rows);
+}
+
+interface Row {
+  id: number;
+  attempts: number;
+  status: TaskStatus;
+  run_at: Date;
+}
+
+/** One attempt of one task: what the worker and every fenced statement key a run by. */
+export function runKey(id: number, attempt: number): string {
+  return `${id}:${attempt}`;
+}
+
+function toMap(rows: Row[]): Map<string, FinishedRow> {
+  return new Map(
+    rows.map((row) => [runKey(row.id, row.attempts), { status: row.status, runAt: row.run_at }]),
+  );
 }

@@ -66,21 +66,22 @@ function toInserted(row: Row, created: boolean): InsertedTask {
   return { taskId: row.task_id, appName: row.app_name, goldenPath: row.golden_path, created };
 }
 
-// Many tasks in one statement and one commit. Each row's task id embeds its own nanosecond
-// stamp, which is how the returned rows are matched back to the tasks.
+// Many tasks in one statement and one commit. The rows travel as one JSON parameter: one
+// JSON.stringify and PostgreSQL's own JSON parser, where ten text[] parameters cost the client
+// an escaping pass over every element (most of the client's time for a batch of 1,000). Each
+// row's task id embeds its own nanosecond stamp, which is how the returned rows are matched back.
 const INSERT_MANY = `
 WITH v AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                       $7::text[], $8::text[], $9::int[], $10::int[])
-    WITH ORDINALITY AS v(nanos, app_name, workflow_name, golden_path, spec, steps, metadata,
-                         created_by, priority, max_attempts, ord)
+  SELECT * FROM json_to_recordset($1::json)
+    AS v(ord int, nanos text, app_name text, workflow_name text, golden_path text, spec jsonb,
+         steps jsonb, metadata jsonb, created_by text, priority int, max_attempts int)
 ), n AS (
   SELECT v.*, nextval('queue_tasks_id_seq') AS id FROM v ORDER BY ord
 )
 INSERT INTO queue_tasks (id, task_id, app_name, workflow_name, golden_path, spec, steps, metadata,
                          created_by, priority, max_attempts)
-SELECT id, 'task-' || nanos || '-' || id, app_name, workflow_name, golden_path, spec::jsonb,
-       steps::jsonb, metadata::jsonb, created_by, priority, max_attempts
+SELECT id, 'task-' || nanos || '-' || id, app_name, workflow_name, golden_path, spec, steps,
+       metadata, created_by, priority, max_attempts
 FROM n ORDER BY ord
 RETURNING task_id`;
 
@@ -90,22 +91,27 @@ export async function insertTasks(
   tasks: readonly NewTask[],
 ): Promise<InsertedTask[]> {
   if (tasks.length === 1) return [await insertTask(db, tasks[0]!)];
-  const nanos = tasks.map(() => unixNanos().toString());
-  const rows = await db.query<{ task_id: string }>(INSERT_MANY, [
-    nanos,
-    tasks.map((t) => t.appName),
-    tasks.map((t) => t.workflowName),
-    tasks.map((t) => t.goldenPath),
-    tasks.map((t) => JSON.stringify(t.spec)),
-    tasks.map((t) => JSON.stringify(t.steps)),
-    tasks.map((t) => JSON.stringify(t.metadata)),
-    tasks.map((t) => t.createdBy),
-    tasks.map((t) => t.priority),
-    tasks.map((t) => t.maxAttempts),
-  ]);
-  const byNanos = new Map(rows.map((r) => [r.task_id.split('-')[1], r.task_id]));
+  // Strictly increasing within the statement, so every row's stamp is its own.
+  const first = unixNanos();
+  const nanos = tasks.map((_, i) => (first + BigInt(i)).toString());
+  const rows = tasks.map((t, i) => ({
+    ord: i,
+    nanos: nanos[i],
+    app_name: t.appName,
+    workflow_name: t.workflowName,
+    golden_path: t.goldenPath,
+    spec: t.spec,
+    steps: t.steps,
+    metadata: t.metadata,
+    created_by: t.createdBy,
+    priority: t.priority,
+    max_attempts: t.maxAttempts,
+  }));
+  const inserted = await db.query<{ task_id: string }>(INSERT_MANY, [JSON.stringify(rows)]);
+  const byNanos = new Map<string, string>();
+  for (const r of inserted) byNanos.set(r.task_id.slice(5, r.task_id.indexOf('-', 5)), r.task_id);
   return tasks.map((task, i) => {
-    const taskId = byNanos.get(nanos[i]);
+    const taskId = byNanos.get(nanos[i]!);
     if (!taskId) throw new Error('a batch insert returned fewer rows than it was given');
     return { taskId, appName: task.appName, goldenPath: task.goldenPath, created: true };
   });

@@ -3,6 +3,7 @@
 // its tasks someone asked to cancel, and which it no longer holds.
 import os from 'node:os';
 import type { Queryable } from '../db/database.js';
+import { runKey } from './finishTasks.js';
 
 export async function registerNode(
   db: Queryable,
@@ -24,40 +25,51 @@ export async function removeNode(db: Queryable, nodeId: string): Promise<void> {
 }
 
 export interface HeartbeatResult {
-  /** Tasks whose lease this node still holds (and just renewed). */
-  held: Set<number>;
+  /** Runs (`runKey`) whose lease this node still held, and just renewed. */
+  held: Set<string>;
   /** Of those, the ones somebody asked to cancel. */
-  cancelRequested: Set<number>;
+  cancelRequested: Set<string>;
 }
 
-// The node row is upserted: if others took it for dead and removed it, it comes back.
+// The node row is upserted: if others took it for dead and removed it, it comes back. A lease
+// that already expired is not renewed: from then on any node may recover the task, so the run
+// that held it must stop, whether or not someone already took it.
 const HEARTBEAT = `
 WITH node AS (
-  INSERT INTO queue_nodes (id, host, pid, concurrency) VALUES ($1, $4, $5, $6)
+  INSERT INTO queue_nodes (id, host, pid, concurrency) VALUES ($1, $5, $6, $7)
   ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
 )
-UPDATE queue_tasks
-SET lease_expires_at = now() + $3 * interval '1 millisecond'
-WHERE id = ANY($2::bigint[]) AND status = 'running' AND locked_by = $1
-RETURNING id, cancel_requested_at IS NOT NULL AS cancel_requested`;
+UPDATE queue_tasks t
+SET lease_expires_at = now() + $4 * interval '1 millisecond'
+FROM unnest($2::bigint[], $3::int[]) AS v(id, attempt)
+WHERE t.id = v.id AND t.attempts = v.attempt AND t.status = 'running' AND t.locked_by = $1
+  AND t.lease_expires_at > now()
+RETURNING t.id, t.attempts, t.cancel_requested_at IS NOT NULL AS cancel_requested`;
 
 export async function heartbeat(
   db: Queryable,
   node: { id: string; concurrency: number },
-  running: readonly number[],
-  leaseMs: number,
+  runs: readonly { id: number; attempt: number }[],
+  options: { leaseMs: number; timeoutMs: number },
 ): Promise<HeartbeatResult> {
-  const rows = await db.query<{ id: number; cancel_requested: boolean }>(HEARTBEAT, [
-    node.id,
-    running,
-    leaseMs,
-    os.hostname(),
-    process.pid,
-    node.concurrency,
-  ]);
+  const rows = await db.query<{ id: number; attempts: number; cancel_requested: boolean }>(
+    HEARTBEAT,
+    [
+      node.id,
+      runs.map((r) => r.id),
+      runs.map((r) => r.attempt),
+      options.leaseMs,
+      os.hostname(),
+      process.pid,
+      node.concurrency,
+    ],
+    { timeoutMs: options.timeoutMs },
+  );
   return {
-    held: new Set(rows.map((r) => r.id)),
-    cancelRequested: new Set(rows.filter((r) => r.cancel_requested).map((r) => r.id)),
+    held: new Set(rows.map((r) => runKey(r.id, r.attempts))),
+    cancelRequested: new Set(
+      rows.filter((r) => r.cancel_requested).map((r) => runKey(r.id, r.attempts)),
+    ),
   };
 }
 

@@ -1,6 +1,6 @@
 // Reading tasks: one with its steps, a page of them (newest first, keyset on the row id so a page
 // never shifts while tasks are added), and a task's log from an offset.
-import type { TaskMetadata } from '../../shared/api.js';
+import { pickMetadata, type TaskMetadata } from '../../shared/api.js';
 import type { WorkflowStep } from '../../shared/spec.js';
 import type {
   TaskDetail,
@@ -82,7 +82,7 @@ function toSummary(
     started_at: iso(row.started_at),
     completed_at: iso(row.completed_at),
     error_message: row.error_message,
-    metadata: { source: row.metadata.source, user: row.metadata.user },
+    metadata: pickMetadata(row.metadata),
   };
 }
 
@@ -194,4 +194,13 @@ export async function readTaskLog(
     status: row.status,
     text: steps.map((s) => `==> step ${s.name}\n${s.output}`).join(''),
   };
+}
+
+/** Who created a task (its `created_by`); undefined when there is no such task. */
+export async function readTaskOwner(db: Queryable, taskId: string): Promise<string | undefined> {
+  const [row] = await db.query<{ created_by: string }>(
+    'SELECT created_by FROM queue_tasks WHERE task_id = $1',
+    [taskId],
+  );
+  return row?.created_by;
 }

@@ -1,6 +1,7 @@
 // Gives back the tasks of nodes that died: a running task whose lease expired returns to
 // `pending` (or ends `failed` once it has been lost too often, `cancelled` if a cancel was asked
-// for). Any node may run this; a node never recovers its own tasks, it knows they run.
+// for). Any node may run this, for any node's tasks, its own included: a node stops its own runs
+// before their leases expire (see leaseKeeper.ts), so an expired lease is a run that is over.
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { Queryable } from '../db/database.js';
 
@@ -17,13 +18,13 @@ const RECOVER = `
 UPDATE queue_tasks t
 SET status = CASE
       WHEN t.cancel_requested_at IS NOT NULL THEN 'cancelled'
-      WHEN t.lost_count < $2 THEN 'pending'
+      WHEN t.lost_count < $1 THEN 'pending'
       ELSE 'failed' END,
-    completed_at = CASE WHEN t.cancel_requested_at IS NULL AND t.lost_count < $2 THEN NULL
+    completed_at = CASE WHEN t.cancel_requested_at IS NULL AND t.lost_count < $1 THEN NULL
       ELSE now() END,
     error_message = CASE
       WHEN t.cancel_requested_at IS NOT NULL THEN 'cancelled; its worker was lost'
-      WHEN t.lost_count < $2 THEN t.error_message
+      WHEN t.lost_count < $1 THEN t.error_message
       ELSE 'worker lost: node ' || t.locked_by || ' stopped renewing its lease (lost '
            || (t.lost_count + 1) || ' times)' END,
     errors = t.errors || jsonb_build_array(jsonb_build_object(
@@ -33,15 +34,14 @@ SET status = CASE
     run_at = now(),
     locked_by = NULL,
     lease_expires_at = NULL
-WHERE t.status = 'running' AND t.locked_by <> $1 AND (t.lease_expires_at < now() OR $3)
+WHERE t.status = 'running' AND (t.lease_expires_at < now() OR $2)
 RETURNING t.task_id, t.app_name, t.status, t.attempts, t.error_message`;
 
 export async function recoverTasks(
   db: Queryable,
   options: {
-    nodeId: string;
     maxLost: number;
-    /** Take every other node's task, expired or not: right when one process owns the database. */
+    /** Take every running task, expired or not: right when one process owns the database. */
     ignoreLeases?: boolean;
   },
 ): Promise<RecoveredTask[]> {
@@ -51,7 +51,7 @@ export async function recoverTasks(
     status: TaskStatus;
     attempts: number;
     error_message: string | null;
-  }>(RECOVER, [options.nodeId, options.maxLost, options.ignoreLeases ?? false]);
+  }>(RECOVER, [options.maxLost, options.ignoreLeases ?? false]);
   return rows.map((r) => ({
     taskId: r.task_id,
     appName: r.app_name,

@@ -4,14 +4,17 @@
 import type { Logger } from 'pino';
 import { ADVISORY_LOCKS, type Database, type Queryable } from '../db/database.js';
 
+// The conditions are repeated on the outer DELETE: a row that a manual retry made `pending`
+// again after the subquery chose it is re-checked when the DELETE locks it, and kept.
+const FINISHED_AND_OLD = `completed_at < now() - $1 * interval '1 millisecond'
+    AND status IN ('completed', 'failed', 'cancelled')`;
 const PRUNE = `
 DELETE FROM queue_tasks WHERE id IN (
   SELECT id FROM queue_tasks
-  WHERE completed_at < now() - $1 * interval '1 millisecond'
-    AND status IN ('completed', 'failed', 'cancelled')
+  WHERE ${FINISHED_AND_OLD}
   ORDER BY completed_at
   LIMIT $2
-)`;
+) AND ${FINISHED_AND_OLD}`;
 
 export async function pruneFinishedTasks(
   db: Queryable,

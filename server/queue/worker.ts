@@ -1,6 +1,8 @@
 // The worker side of a node: claims tasks from queue_tasks and runs them in a p-queue of
-// QUEUE_CONCURRENCY, keeps their leases alive, writes their results (fenced, in batches), gives
-// back the tasks of dead nodes, and drains on shutdown. See types.ts for the glossary.
+// QUEUE_CONCURRENCY, keeps their leases alive and stops its own runs the moment it can no longer
+// prove it holds them (see leaseFence.ts), writes their results (fenced, in batches), gives back
+// the tasks whose leases expired, and drains on shutdown. A run is one attempt of one task, keyed
+// (task, attempt) everywhere. See types.ts for the glossary.
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
@@ -8,7 +10,14 @@ import type { StopReason } from '../workflow/runWorkflow.js';
 import { CHANNELS } from './channels.js';
 import { claimTasks } from './claimTasks.js';
 import { FinishBatcher, type AttemptResult } from './finishBatcher.js';
-import type { RetryPolicy } from './finishTasks.js';
+import { runKey, type RetryPolicy } from './finishTasks.js';
+import {
+  claimTimeoutMs,
+  fenceCheckMs,
+  fenceDeadline,
+  heartbeatTimeoutMs,
+  type LeaseTiming,
+} from './leaseFence.js';
 import { heartbeat, markNodeDraining, pruneDeadNodes, registerNode, removeNode } from './nodes.js';
 import { recoverTasks, type RecoveredTask } from './recoverTasks.js';
 import type { TaskStatus } from '../../shared/taskStatus.js';
@@ -36,13 +45,19 @@ export interface WorkerOptions {
   /** Told of every task this node starts and of every result it stores. */
   onTaskStarted?: (task: ClaimedTask) => void;
   onTaskFinished?: (task: ClaimedTask, outcome: TaskOutcome, status: TaskStatus) => void;
-  /** Told of every task this node took back from a dead node. */
+  /** Told of every task whose expired lease this node gave back (or ended). */
   onTaskRecovered?: (task: RecoveredTask) => void;
 }
 
-interface Execution {
+/** One attempt of one task on this node, from its claim until its result is stored. */
+interface Run {
+  key: string;
   task: ClaimedTask;
   controller: AbortController;
+  /** When the last claim or heartbeat that renewed this run's lease was sent (performance.now). */
+  leaseFrom: number;
+  /** The workflow still runs (it occupies a slot); false once only its result is pending. */
+  executing: boolean;
 }
 
 type State = 'new' | 'running' | 'draining' | 'stopped';
@@ -50,12 +65,16 @@ type State = 'new' | 'running' | 'draining' | 'stopped';
 export class QueueWorker {
   private state: State = 'new';
   private readonly pq: PQueue;
-  /** Tasks whose workflow is running: they occupy the worker slots. */
-  private readonly executing = new Map<number, Execution>();
-  /** Tasks this node holds a lease on: executing, or finished with the result not yet stored. */
-  private readonly held = new Set<number>();
+  /** Runs this node holds a lease on: executing, or finished with the result not yet stored. */
+  private readonly runs = new Map<string, Run>();
+  private executingCount = 0;
   private readonly finisher: FinishBatcher;
-  private claiming = false;
+  private readonly timing: LeaseTiming;
+  /** Send time of the last heartbeat (or registration) the database answered. */
+  private lastBeatOk = 0;
+  /** Cut off from the database for longer than the fence allows: no claims until it answers. */
+  private fenced = false;
+  private claiming: Promise<void> | undefined;
   /** A wake-up for the earliest retry whose backoff ends, so it does not wait for the poll. */
   private retryWake: { at: number; timer: NodeJS.Timeout } | undefined;
   private claimAgain = false;
@@ -71,6 +90,7 @@ export class QueueWorker {
     this.pq = new PQueue({ concurrency: Math.max(1, options.concurrency) });
     this.log = options.logger.child({ nodeId: options.nodeId });
     this.finisher = new FinishBatcher(options.database, options.nodeId, options.retry, this.log);
+    this.timing = { leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs };
   }
 
   get concurrency(): number {
@@ -79,47 +99,60 @@ export class QueueWorker {
 
   /** Row ids of the tasks executing on this node. */
   get executingTaskIds(): number[] {
-    return [...this.executing.keys()];
+    return [...this.runs.values()].filter((r) => r.executing).map((r) => r.task.id);
   }
 
   async start(): Promise<void> {
     const { database, nodeId, concurrency } = this.options;
-    await registerNode(database, { id: nodeId, concurrency });
-    this.state = 'running';
-    if (database.kind === 'pglite') {
-      // One process owns the embedded database: any task still `running` was left by a server
-      // that died, and can be given back at once instead of after its lease.
-      await this.recover(true);
-    }
-    if (concurrency > 0) {
+    const sent = performance.now();
+    try {
+      await registerNode(database, { id: nodeId, concurrency });
+      this.lastBeatOk = sent;
+      if (database.kind === 'pglite') {
+        // One process owns the embedded database: any task still `running` was left by a
+        // server that died, and can be given back at once instead of after its lease.
+        await this.recover(true, true);
+      }
+      if (concurrency > 0) {
+        this.unlisten.push(
+          await database.listen(
+            CHANNELS.newTask,
+            () => this.wake(),
+            () => this.wake(),
+          ),
+        );
+      }
       this.unlisten.push(
-        await database.listen(
-          CHANNELS.newTask,
-          () => this.wake(),
-          () => this.wake(),
+        await database.listen(CHANNELS.cancelTask, (payload) =>
+          this.cancelLocal(Number(payload), 'cancel'),
         ),
       );
-      this.every(this.options.pollIntervalMs, () => this.wake());
+    } catch (error) {
+      // Start-up is retried as a whole: leave nothing listening behind.
+      await Promise.all(this.unlisten.splice(0).map((u) => u().catch(() => undefined)));
+      throw error;
     }
-    this.unlisten.push(
-      await database.listen(CHANNELS.cancelTask, (payload) =>
-        this.cancelLocal(Number(payload), 'cancel'),
-      ),
-    );
-    this.every(this.options.heartbeatMs, () => this.beat());
+    this.state = 'running';
+    if (concurrency > 0) this.every(this.options.pollIntervalMs, () => this.wake());
+    // Two heartbeats may be in flight: one stuck on a dead connection does not delay the next.
+    this.every(this.options.heartbeatMs, () => this.beat(), 2);
+    this.every(fenceCheckMs(this.timing), () => this.checkFence());
     this.every(this.options.recoveryIntervalMs, () => this.recover(false));
     this.wake();
   }
 
   /** Claims as many tasks as there are free slots. Cheap to call often: calls coalesce. */
   wake(): void {
-    if (this.state !== 'running' || this.options.concurrency === 0) return;
+    if (!this.mayClaim()) return;
     if (this.claiming) {
       this.claimAgain = true;
       return;
     }
-    this.claiming = true;
-    void this.claimLoop();
+    this.claiming = this.claimLoop().finally(() => (this.claiming = undefined));
+  }
+
+  private mayClaim(): boolean {
+    return this.state === 'running' && !this.fenced && this.options.concurrency > 0;
   }
 
   /** wake(), once for every slot freed in this turn of the event loop. */
@@ -134,10 +167,19 @@ export class QueueWorker {
 
   /** Stops a task this node runs, if it runs it. Returns whether it did. */
   cancelLocal(taskRowId: number, reason: StopReason): boolean {
-    const execution = this.executing.get(taskRowId);
-    if (!execution || execution.controller.signal.aborted) return false;
-    this.log.info({ taskId: execution.task.taskId, reason }, 'stopping task');
-    execution.controller.abort(reason);
+    let stopped = false;
+    for (const run of this.runs.values()) {
+      if (run.task.id === taskRowId && this.stopRun(run, reason)) stopped = true;
+    }
+    return stopped;
+  }
+
+  private stopRun(run: Run, reason: StopReason): boolean {
+    if (!run.executing || run.controller.signal.aborted) return false;
+    const fields = { taskId: run.task.taskId, attempt: run.task.attempt, reason };
+    if (reason === 'lease-lost') this.log.error(fields, 'lease lost: killing the run');
+    else this.log.info(fields, 'stopping task');
+    run.controller.abort(reason);
     return true;
   }
 
@@ -151,29 +193,27 @@ export class QueueWorker {
     const wasRunning = this.state === 'running';
     this.state = 'draining';
     const { database, nodeId } = this.options;
+    const deadline = Date.now() + timeoutMs;
     if (wasRunning) {
       await markNodeDraining(database, nodeId).catch((error: unknown) =>
         this.log.warn({ err: error }, 'could not mark this node as draining'),
       );
     }
-    if (this.executing.size > 0) {
+    // A claim in flight is handed back as soon as it lands (the state is no longer running).
+    await this.within(this.claiming, deadline);
+    if (this.executingCount > 0) {
       this.log.info(
-        { running: this.executing.size, timeoutMs },
+        { running: this.executingCount, timeoutMs },
         'draining: waiting for running tasks',
       );
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.pq.onIdle(),
-        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-      ]);
-      clearTimeout(timer);
+      await this.within(this.pq.onIdle(), deadline);
     }
-    if (this.executing.size > 0) {
+    if (this.executingCount > 0) {
       this.log.warn(
-        { tasks: this.executing.size },
+        { tasks: this.executingCount },
         'draining: handing unfinished tasks back to the queue',
       );
-      for (const id of this.executing.keys()) this.cancelLocal(id, 'shutdown');
+      for (const run of this.runs.values()) this.stopRun(run, 'shutdown');
     }
     await this.pq.onIdle();
     await this.finisher.drain(Math.max(timeoutMs, 5_000));
@@ -189,38 +229,76 @@ export class QueueWorker {
     this.state = 'stopped';
   }
 
+  private async within(promise: Promise<unknown> | undefined, deadline: number): Promise<void> {
+    if (!promise) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      promise,
+      new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+    ]);
+    clearTimeout(timer);
+  }
+
   private async claimLoop(): Promise<void> {
     for (;;) {
       this.claimAgain = false;
-      const free = this.options.concurrency - this.executing.size;
-      if (free > 0 && this.state === 'running') {
+      const free = this.options.concurrency - this.executingCount;
+      if (free > 0 && this.mayClaim()) {
+        const sent = performance.now();
         try {
           const tasks = await claimTasks(this.options.database, {
             nodeId: this.options.nodeId,
             limit: free,
             leaseMs: this.options.leaseMs,
             appLimit: this.options.appLimit,
+            timeoutMs: claimTimeoutMs(this.timing),
           });
-          for (const task of tasks) this.execute(task);
+          // Draining, or the answer came too late to prove the lease: give them straight back.
+          const late = this.state !== 'running' || performance.now() >= this.deadline(sent);
+          for (const task of tasks) {
+            if (late) this.handBack(task, sent);
+            else this.execute(task, sent);
+          }
           // A full batch means more may be waiting.
-          if (tasks.length === free) this.claimAgain = true;
+          if (tasks.length === free && !late) this.claimAgain = true;
         } catch (error) {
           // The poll tries again; no tight loop against a database that is down.
           this.log.warn({ err: error }, 'could not claim tasks');
           this.claimAgain = false;
         }
       }
-      if (!this.claimAgain) {
-        this.claiming = false;
-        return;
-      }
+      if (!this.claimAgain) return;
     }
   }
 
-  private execute(task: ClaimedTask): void {
-    const execution: Execution = { task, controller: new AbortController() };
-    this.executing.set(task.id, execution);
-    this.held.add(task.id);
+  private deadline(sentAt: number): number {
+    return fenceDeadline(sentAt, this.timing);
+  }
+
+  private track(task: ClaimedTask, sentAt: number, executing: boolean): Run {
+    const run: Run = {
+      key: runKey(task.id, task.attempt),
+      task,
+      controller: new AbortController(),
+      leaseFrom: sentAt,
+      executing,
+    };
+    this.runs.set(run.key, run);
+    return run;
+  }
+
+  private handBack(task: ClaimedTask, sentAt: number): void {
+    const run = this.track(task, sentAt, false);
+    this.log.info(
+      { taskId: task.taskId, attempt: task.attempt },
+      'handing back a task claimed too late',
+    );
+    this.storeInBackground(run, { kind: 'released' });
+  }
+
+  private execute(task: ClaimedTask, sentAt: number): void {
+    const run = this.track(task, sentAt, true);
+    this.executingCount += 1;
     this.log.info(
       {
         taskId: task.taskId,
@@ -234,39 +312,54 @@ export class QueueWorker {
     void this.pq.add(async () => {
       let outcome: TaskOutcome;
       try {
-        outcome = await this.options.run(task, execution.controller.signal);
+        outcome = await this.options.run(task, run.controller.signal);
       } catch (error) {
         this.log.error({ err: error, taskId: task.taskId }, 'task runner failed');
         outcome = { kind: 'failed', error: `internal error: ${(error as Error).message}` };
       }
-      this.executing.delete(task.id);
+      run.executing = false;
+      this.executingCount -= 1;
       // The slot is free before the result is stored: the write happens outside the p-queue job,
       // in a batch with the results of other tasks, while the next task already runs.
-      const storing = this.store(
-        { id: task.id, taskId: task.taskId, attempt: task.attempt, outcome },
-        task,
-      )
-        .catch((error: unknown) =>
-          this.log.error({ err: error, taskId: task.taskId }, 'could not record the end of a task'),
-        )
-        .finally(() => this.storing.delete(storing));
-      this.storing.add(storing);
+      this.storeInBackground(run, outcome);
       this.wakeSoon();
     });
   }
 
-  private async store(result: AttemptResult, task: ClaimedTask): Promise<void> {
+  private storeInBackground(run: Run, outcome: TaskOutcome): void {
+    const storing = this.store(run, outcome)
+      .catch((error: unknown) =>
+        this.log.error(
+          { err: error, taskId: run.task.taskId },
+          'could not record the end of a task',
+        ),
+      )
+      .finally(() => {
+        if (this.runs.get(run.key) === run) this.runs.delete(run.key);
+        this.storing.delete(storing);
+      });
+    this.storing.add(storing);
+  }
+
+  private async store(run: Run, outcome: TaskOutcome): Promise<void> {
+    const { task } = run;
+    const result: AttemptResult = {
+      id: task.id,
+      taskId: task.taskId,
+      attempt: task.attempt,
+      outcome,
+    };
     const written = await this.finisher.add(result);
-    this.held.delete(task.id);
+    if (this.runs.get(run.key) === run) this.runs.delete(run.key);
     const elapsedMs = Date.now() - task.startedAt.getTime();
     if ('fenced' in written) {
       this.log.warn(
-        { taskId: task.taskId, attempt: task.attempt, outcome: result.outcome.kind },
+        { taskId: task.taskId, attempt: task.attempt, outcome: outcome.kind },
         'dropped the result of a task this node no longer holds (its lease was lost)',
       );
       return;
     }
-    const error = 'error' in result.outcome ? result.outcome.error : undefined;
+    const error = 'error' in outcome ? outcome.error : undefined;
     const fields = {
       taskId: task.taskId,
       app: task.appName,
@@ -274,23 +367,26 @@ export class QueueWorker {
       status: written.status,
       durationMs: elapsedMs,
     };
-    if (written.status === 'pending' && result.outcome.kind === 'failed') {
+    if (written.status === 'pending' && outcome.kind === 'failed') {
       this.log.warn(
         { ...fields, error, retryAt: written.runAt },
         'task attempt failed; it will be retried',
       );
       this.wakeAt(written.runAt.getTime());
-    } else if (result.outcome.kind === 'failed') this.log.warn({ ...fields, error }, 'task failed');
+    } else if (written.status === 'failed') this.log.warn({ ...fields, error }, 'task failed');
     else
       this.log.info(
         fields,
-        result.outcome.kind === 'released' ? 'task handed back' : `task ${written.status}`,
+        outcome.kind === 'released' && written.status === 'pending'
+          ? 'task handed back'
+          : `task ${written.status}`,
       );
-    this.options.onTaskFinished?.(task, result.outcome, written.status);
+    this.options.onTaskFinished?.(task, outcome, written.status);
   }
 
   private async beat(): Promise<void> {
-    const ids = [...this.held];
+    const runs = [...this.runs.values()];
+    const sent = performance.now();
     try {
       const result = await heartbeat(
         this.options.database,
@@ -298,38 +394,67 @@ export class QueueWorker {
           id: this.options.nodeId,
           concurrency: this.state === 'running' ? this.options.concurrency : 0,
         },
-        ids,
-        this.options.leaseMs,
+        runs.map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
+        { leaseMs: this.options.leaseMs, timeoutMs: heartbeatTimeoutMs(this.timing) },
       );
-      for (const id of ids) {
-        if (!result.held.has(id)) {
-          if (this.executing.has(id)) this.cancelLocal(id, 'lease-lost');
-        } else if (result.cancelRequested.has(id)) {
-          this.cancelLocal(id, 'cancel');
+      this.lastBeatOk = Math.max(this.lastBeatOk, sent);
+      for (const run of runs) {
+        if (!result.held.has(run.key)) this.stopRun(run, 'lease-lost');
+        else {
+          run.leaseFrom = Math.max(run.leaseFrom, sent);
+          if (result.cancelRequested.has(run.key)) this.stopRun(run, 'cancel');
         }
+      }
+      if (this.fenced && performance.now() < this.deadline(this.lastBeatOk)) {
+        this.fenced = false;
+        this.log.warn('the database answers again: this node claims tasks again');
+        this.wake();
       }
     } catch (error) {
       this.log.warn({ err: error }, 'heartbeat failed; leases are renewed on the next one');
     }
+    this.checkFence();
   }
 
-  private async recover(ignoreLeases: boolean): Promise<void> {
+  /** Stops every run whose lease this node can no longer prove, and claiming if it is cut off. */
+  private checkFence(): void {
+    const now = performance.now();
+    if (!this.fenced && this.state === 'running' && now >= this.deadline(this.lastBeatOk)) {
+      this.fenced = true;
+      this.log.error(
+        {
+          running: this.executingCount,
+          sinceLastHeartbeatMs: Math.round(now - this.lastBeatOk),
+          leaseMs: this.options.leaseMs,
+        },
+        "no heartbeat answered within the lease: stopping this node's runs before other nodes take them over, and claiming nothing until the database answers",
+      );
+    }
+    for (const run of this.runs.values()) {
+      if (run.executing && now >= this.deadline(run.leaseFrom)) this.stopRun(run, 'lease-lost');
+    }
+  }
+
+  private async recover(ignoreLeases: boolean, rethrow = false): Promise<void> {
+    // After a stall, this node's own expired runs stop before their tasks are given back.
+    this.checkFence();
     try {
       const recovered = await recoverTasks(this.options.database, {
-        nodeId: this.options.nodeId,
         maxLost: this.options.maxLost,
         ignoreLeases,
       });
       for (const task of recovered) {
         this.log.warn(
-          { taskId: task.taskId, status: task.status },
+          { taskId: task.taskId, attempt: task.attempt, status: task.status },
           'recovered a task from a lost worker',
         );
+        this.options.onTaskRecovered?.(task);
       }
       if (recovered.length > 0) this.wake();
       await pruneDeadNodes(this.options.database, this.options.leaseMs * 10);
     } catch (error) {
-      this.log.warn({ err: error }, 'could not look for tasks of lost workers');
+      if (rethrow) throw error;
+      this.log.warn({ err: error }, 'could not look for tasks whose lease expired');
     }
   }
 
@@ -347,13 +472,13 @@ export class QueueWorker {
     this.retryWake = { at, timer };
   }
 
-  /** Runs `fn` every `ms`, skipping a beat while the previous run is still going. */
-  private every(ms: number, fn: () => unknown): void {
-    let busy = false;
+  /** Runs `fn` every `ms`, skipping a beat while `maxInFlight` runs are still going. */
+  private every(ms: number, fn: () => unknown, maxInFlight = 1): void {
+    let inFlight = 0;
     const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void Promise.resolve(fn()).finally(() => (busy = false));
+      if (inFlight >= maxInFlight) return;
+      inFlight += 1;
+      void Promise.resolve(fn()).finally(() => (inFlight -= 1));
     }, ms);
     timer.unref();
     this.timers.push(timer);

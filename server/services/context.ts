@@ -1,6 +1,7 @@
 // What the services need, handed to them as arguments (never imported as singletons), so tests
 // can build them around any database and clock.
 import type { Logger } from 'pino';
+import type { Role } from '../../shared/api.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { EventHub } from '../events/eventHub.js';
@@ -10,7 +11,7 @@ import type { QueueMetrics } from '../metrics.js';
 import type { InsertBatcher } from '../queue/insertBatcher.js';
 import type { GoldenPaths } from '../workflow/goldenPaths.js';
 
-export type Role = 'admin' | 'read';
+export type { Role } from '../../shared/api.js';
 
 /** Who is calling: from a bearer token. */
 export interface Principal {

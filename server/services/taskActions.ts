@@ -12,7 +12,12 @@ import type { TaskStatus } from '../../shared/taskStatus.js';
 import { toTRPCError } from '../errors.js';
 import { CHANNELS, notify } from '../queue/channels.js';
 import { readStatus, requestCancel, retryTask as retryTaskRow } from '../queue/changeTasks.js';
-import { listTasks as listTaskRows, readTask, readTaskLog } from '../queue/readTasks.js';
+import {
+  listTasks as listTaskRows,
+  readTask,
+  readTaskLog,
+  readTaskOwner,
+} from '../queue/readTasks.js';
 import type { Principal, QueueServices } from './context.js';
 
 /** How long a cancel waits for the node running the task to confirm it stopped. */
@@ -72,6 +77,7 @@ export function cancelTask(
   principal: Principal,
 ): Promise<TaskAction> {
   return guarded(async () => {
+    await checkOwner(services, taskId, principal, 'cancel');
     const result = await requestCancel(services.database, taskId, principal.user);
     switch (result.kind) {
       case 'not-found':
@@ -119,6 +125,7 @@ export function retryTask(
   principal: Principal,
 ): Promise<TaskAction> {
   return guarded(async () => {
+    await checkOwner(services, taskId, principal, 'retry');
     const result = await retryTaskRow(services.database, taskId);
     switch (result.kind) {
       case 'not-found':
@@ -136,6 +143,24 @@ export function retryTask(
         return { id: taskId, status: 'pending', message: `Task ${taskId} queued again.` };
     }
   });
+}
+
+/** A developer token changes only the tasks its user created; admin tokens change any. */
+async function checkOwner(
+  services: QueueServices,
+  taskId: string,
+  principal: Principal,
+  action: 'cancel' | 'retry',
+): Promise<void> {
+  if (principal.role === 'admin') return;
+  const owner = await readTaskOwner(services.database, taskId);
+  if (owner === undefined) throw notFound(taskId);
+  if (owner !== principal.user) {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: `User '${principal.user}' has a developer token and may ${action} only the tasks it created; task ${taskId} was created by '${owner}'.`,
+    });
+  }
 }
 
 async function waitWhileRunning(services: QueueServices, taskId: string): Promise<TaskStatus> {

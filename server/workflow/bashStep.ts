@@ -4,8 +4,10 @@
 // SIGKILL after a grace period. Whatever the step left running in its group is killed when it
 // ends, so no orphan outlives its step. And if the server itself dies (SIGKILL, OOM), a watchdog
 // in the group notices within a second and kills the group: the task is recovered elsewhere, and
-// its old run does not carry on unseen.
+// its old run does not carry on unseen. In the sandbox (stepSandbox.ts) bubblewrap takes the
+// watchdog's place: the server's pid is out of sight there, and `--die-with-parent` does the job.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { OutputTail } from './outputTail.js';
 
 export interface BashStepOptions {
@@ -22,6 +24,8 @@ export interface BashStepOptions {
   /** Every chunk as it arrives, with the tail kept so far. */
   onOutput?: ((chunk: Buffer, tail: { text: () => string; bytes: number }) => void) | undefined;
   onSpawn?: ((pid: number) => void) | undefined;
+  /** Runs the shell under this program and its arguments (bwrap and its sandbox options). */
+  sandbox?: { file: string; args: string[] } | undefined;
 }
 
 export interface BashStepResult {
@@ -45,6 +49,26 @@ const WATCHDOG = [
   'exec bash --noprofile --norc -eo pipefail -c "$2"',
 ].join('\n');
 
+/** Signals every process of group `pgid` but its leader (Linux: read from /proc). */
+function signalGroupExcept(pgid: number, signal: NodeJS.Signals): void {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name) && name !== String(pgid));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The fields after the command name (in parentheses, maybe with spaces): state ppid pgrp.
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === pgid) process.kill(Number(pid), signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /** How long to wait for the pipes to drain after the step's process exits. */
 const DRAIN_MS = 1_000;
 
@@ -57,18 +81,32 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
 
-    const child = spawn(
-      'bash',
-      ['--noprofile', '--norc', '-c', WATCHDOG, 'bash', String(process.pid), options.command],
-      {
-        cwd: options.cwd,
-        env: options.env,
-        detached: true, // a process group of its own, so the group can be killed as one
-        stdio: ['ignore', 'pipe', 'pipe'],
-        uid: options.uid,
-        gid: options.gid,
-      },
-    );
+    const [file, args] = options.sandbox
+      ? [
+          options.sandbox.file,
+          [
+            ...options.sandbox.args,
+            'bash',
+            '--noprofile',
+            '--norc',
+            '-eo',
+            'pipefail',
+            '-c',
+            options.command,
+          ],
+        ]
+      : [
+          'bash',
+          ['--noprofile', '--norc', '-c', WATCHDOG, 'bash', String(process.pid), options.command],
+        ];
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true, // a process group of its own, so the group can be killed as one
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: options.uid,
+      gid: options.gid,
+    });
     if (child.pid !== undefined) options.onSpawn?.(child.pid);
 
     const onData = (chunk: Buffer, isStderr: boolean) => {
@@ -88,7 +126,10 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
       }
     };
     const stop = () => {
-      killGroup('SIGTERM');
+      // bwrap dies of a SIGTERM and takes its sandbox with it at once: the step's processes get
+      // theirs without bwrap, so they have STEP_KILL_GRACE to clean up, as without the sandbox.
+      if (options.sandbox && child.pid !== undefined) signalGroupExcept(child.pid, 'SIGTERM');
+      else killGroup('SIGTERM');
       killTimer ??= setTimeout(() => killGroup('SIGKILL'), options.killGraceMs);
     };
 
@@ -98,7 +139,9 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
     }, options.timeoutMs);
     const onAbort = () => {
       aborted = true;
-      stop();
+      // A run whose lease is gone may already be running elsewhere: no grace period.
+      if (options.signal.reason === 'lease-lost') killGroup('SIGKILL');
+      else stop();
     };
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });

@@ -1,6 +1,8 @@
 // A running step's output on its way to live subscribers: decoded as UTF-8 across chunk
 // boundaries and sent at most every FLUSH_MS. A step that prints faster than MAX_TEXT per flush
 // has the excess skipped in the live stream (counted in `skipped`); the stored log keeps it.
+import { storedText } from '../db/storedText.js';
+
 const FLUSH_MS = 100;
 const MAX_TEXT = 4_096;
 
@@ -13,7 +15,7 @@ export class LiveOutput {
   constructor(private readonly send: (text: string, skipped: number) => void) {}
 
   push(chunk: Buffer): void {
-    this.text += this.decoder.decode(chunk, { stream: true });
+    this.text += storedText(this.decoder.decode(chunk, { stream: true }));
     if (this.text.length > MAX_TEXT) {
       const cut = this.text.length - MAX_TEXT;
       this.skipped += Buffer.byteLength(this.text.slice(0, cut));
@@ -26,7 +28,7 @@ export class LiveOutput {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.text += this.decoder.decode();
+    this.text += storedText(this.decoder.decode());
     if (this.text === '' && this.skipped === 0) return;
     this.send(this.text, this.skipped);
     this.text = '';

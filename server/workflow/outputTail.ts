@@ -1,5 +1,10 @@
 // Keeps the last `limit` bytes of a step's output: a step that prints gigabytes costs the queue
-// a bounded amount of memory, and what is kept is the end, where the error usually is.
+// a bounded amount of memory, and what is kept is the end, where the error usually is. Invalid
+// UTF-8 becomes U+FFFD here; NUL is left to the writers (see storedText.ts).
+
+/** The longest last line kept for an error message. */
+const MAX_LINE = 1_000;
+
 export class OutputTail {
   private chunks: Buffer[] = [];
   private kept = 0;
@@ -35,9 +40,10 @@ export class OutputTail {
     return this.truncated ? text.replace(/^\uFFFD+/, '') : text;
   }
 
-  /** The last non-empty line. */
+  /** The last non-empty line, its end kept when it is very long. */
   lastLine(): string {
-    const lines = this.text().trimEnd().split('\n');
-    return (lines[lines.length - 1] ?? '').trim();
+    const text = this.text().trimEnd();
+    const line = text.slice(text.lastIndexOf('\n') + 1).trim();
+    return line.length > MAX_LINE ? `…${line.slice(-MAX_LINE)}` : line;
   }
 }

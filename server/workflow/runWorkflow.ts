@@ -10,6 +10,7 @@ import type { Queryable } from '../db/database.js';
 import type { ClaimedTask, TaskOutcome } from '../queue/types.js';
 import { runBashStep, type BashStepResult } from './bashStep.js';
 import { LiveOutput } from './liveOutput.js';
+import { sandboxArgs, type StepSandbox } from './stepSandbox.js';
 import {
   recordStepEnd,
   recordStepOutput,
@@ -29,6 +30,8 @@ export interface WorkflowRunnerDeps {
   logger: Logger;
   /** Steps run as this user when set (the server runs as root). */
   stepUser?: { uid: number; gid: number } | undefined;
+  /** Steps run in this bubblewrap sandbox when set. */
+  sandbox?: StepSandbox | undefined;
   /** Where step starts, ends and output go for live subscribers. */
   publish?: ((event: TaskEvent) => void) | undefined;
   /** Told of every step's duration. */
@@ -44,18 +47,27 @@ export async function runWorkflow(
   if (task.steps.length === 0) return { kind: 'completed' };
   await fs.mkdir(deps.steps.workDir, { recursive: true });
   const workDir = await fs.mkdtemp(path.join(deps.steps.workDir, `${task.taskId}-`));
+  // In the sandbox, the task's /tmp: shared by its steps, seen by no other task.
+  const tmpDir = deps.sandbox ? `${workDir}-tmp` : undefined;
   try {
-    if (deps.stepUser) await fs.chown(workDir, deps.stepUser.uid, deps.stepUser.gid);
+    if (tmpDir) await fs.mkdir(tmpDir, { mode: 0o700 });
+    for (const dir of [workDir, tmpDir]) {
+      if (deps.stepUser && dir) await fs.chown(dir, deps.stepUser.uid, deps.stepUser.gid);
+    }
+    const dirs = { workDir, tmpDir };
     for (const [position, step] of task.steps.entries()) {
       if (signal.aborted) return stoppedOutcome(signal, step.name);
-      const outcome = await runStep(task, step, position, workDir, deps, signal);
+      const outcome = await runStep(task, step, position, dirs, deps, signal);
       if (outcome.kind !== 'completed') return outcome;
     }
     return { kind: 'completed' };
   } finally {
-    await fs.rm(workDir, { recursive: true, force: true }).catch((error: unknown) => {
-      deps.logger.warn({ err: error, workDir }, 'could not remove a task working directory');
-    });
+    for (const dir of [workDir, tmpDir]) {
+      if (!dir) continue;
+      await fs.rm(dir, { recursive: true, force: true }).catch((error: unknown) => {
+        deps.logger.warn({ err: error, dir }, 'could not remove a task working directory');
+      });
+    }
   }
 }
 
@@ -63,7 +75,7 @@ async function runStep(
   task: ClaimedTask,
   step: WorkflowStep,
   position: number,
-  workDir: string,
+  { workDir, tmpDir }: { workDir: string; tmpDir: string | undefined },
   deps: WorkflowRunnerDeps,
   signal: AbortSignal,
 ): Promise<TaskOutcome> {
@@ -114,6 +126,10 @@ async function runStep(
       signal,
       uid: deps.stepUser?.uid,
       gid: deps.stepUser?.gid,
+      sandbox:
+        deps.sandbox && tmpDir
+          ? { file: deps.sandbox.bwrap, args: sandboxArgs(deps.sandbox, { workDir, tmpDir }) }
+          : undefined,
       onOutput: (chunk, tail) => {
         live?.push(chunk);
         latest = tail;

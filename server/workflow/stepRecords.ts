@@ -1,6 +1,8 @@
 // queue_task_steps rows: one per step of an attempt, written when the step starts and when it
 // ends, so a task's progress can be read while it runs.
 import type { Queryable } from '../db/database.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { storedLine, storedText } from '../db/storedText.js';
 
 export interface StepStart {
   taskRowId: number;
@@ -9,6 +11,9 @@ export interface StepStart {
   name: string;
   type: string;
 }
+
+/** Error messages are one line; a longer one is cut (the output keeps everything). */
+export const MAX_ERROR = 2_000;
 
 export type StepStatus = 'completed' | 'failed' | 'cancelled';
 
@@ -31,7 +36,7 @@ export async function recordStepOutput(
   await db.query(
     `UPDATE queue_task_steps SET output = $4, output_bytes = $5
      WHERE task_id = $1 AND attempt = $2 AND position = $3 AND status = 'running'`,
-    [step.taskRowId, step.attempt, step.position, output, outputBytes],
+    [step.taskRowId, step.attempt, step.position, storedText(output), outputBytes],
   );
 }
 
@@ -46,19 +51,28 @@ export async function recordStepEnd(
     error: string | null;
   },
 ): Promise<void> {
-  await db.query(
-    `UPDATE queue_task_steps
-     SET status = $4, finished_at = now(), exit_code = $5, output = $6, output_bytes = $7, error = $8
-     WHERE task_id = $1 AND attempt = $2 AND position = $3`,
-    [
-      step.taskRowId,
-      step.attempt,
-      step.position,
-      end.status,
-      end.exitCode,
-      end.output,
-      end.outputBytes,
-      end.error,
-    ],
-  );
+  const write = (output: string, error: string | null) =>
+    db.query(
+      `UPDATE queue_task_steps
+       SET status = $4, finished_at = now(), exit_code = $5, output = $6, output_bytes = $7,
+           error = $8
+       WHERE task_id = $1 AND attempt = $2 AND position = $3`,
+      [
+        step.taskRowId,
+        step.attempt,
+        step.position,
+        end.status,
+        end.exitCode,
+        storedText(output),
+        end.outputBytes,
+        error === null ? null : storedLine(error, MAX_ERROR),
+      ],
+    );
+  try {
+    await write(end.output, end.error);
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw error;
+    // Whatever the output holds, the step's end is recorded; its output is what is given up.
+    await write('', `${end.error ?? ''} (its output could not be stored: ${String(error)})`.trim());
+  }
 }

@@ -220,6 +220,37 @@ workflow:
   });
 });
 
+describe('enqueue of several specs', () => {
+  it('sends the specs of several files and multi-document files in one batch, in order', async () => {
+    const one = await specFile('batch-one.yaml', specYaml('cli-batch-a', ['true']));
+    const two = await specFile(
+      'batch-two.yaml',
+      `${specYaml('cli-batch-b', ['true'])}\n---\n${specYaml('cli-batch-c', ['true'])}\n`,
+    );
+    const run = await iq('enqueue', one, two, '--priority', '4', '--json');
+    expect(run.code).toBe(0);
+    const { tasks } = JSON.parse(run.stdout) as { tasks: { application: string }[] };
+    expect(tasks.map((t) => t.application)).toEqual(['cli-batch-a', 'cli-batch-b', 'cli-batch-c']);
+    const rows = await server.server.services.database.query<{ priority: number }>(
+      "SELECT priority FROM queue_tasks WHERE app_name LIKE 'cli-batch-%'",
+    );
+    expect(rows.map((r) => r.priority)).toEqual([4, 4, 4]);
+
+    // One bad spec: nothing is stored, and the problem names its file and document.
+    const bad = await specFile(
+      'batch-bad.yaml',
+      `${specYaml('cli-batch-d', ['true'])}\n---\napiVersion: score.dev/v1b1\nmetadata:\n  name: cli-batch-e\n`,
+    );
+    const refused = await iq('enqueue', one, bad);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(`${bad} (document 2): containers: is required`);
+    const after = await server.server.services.database.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM queue_tasks WHERE app_name LIKE 'cli-batch-%'",
+    );
+    expect(after[0]?.n).toBe(3);
+  });
+});
+
 describe('--json', () => {
   it("prints only parseable JSON on stdout, in the guide's shapes", async () => {
     const file = await specFile('json.yaml', specYaml('cli-json', ['echo json-output']));
@@ -278,6 +309,16 @@ describe('reading the queue', () => {
         (await server.client.task(completedId)).status === 'completed',
       { timeoutMs: 30_000, what: 'both tasks to finish' },
     );
+  });
+
+  it('golden-paths lists the golden paths and their steps', async () => {
+    const [text, json] = await Promise.all([iq('golden-paths'), iq('golden-paths', '--json')]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`3 golden paths on ${server.url}`);
+    expect(text.stdout).toContain(
+      'deploy-app (default)  Validate the spec, build, provision and deploy an application\n  - validate-spec: Check the Score spec before anything is built\n',
+    );
+    expect(JSON.parse(json.stdout)).toEqual(await server.client.goldenPaths());
   });
 
   it("stats prints the figures with the guide's names", async () => {

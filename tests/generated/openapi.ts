@@ -63,11 +63,55 @@ export interface paths {
         put?: never;
         /**
          * Enqueue a Score spec
-         * @description Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it.
+         * @description Validates the spec, stores a task for its workflow (its own, or the golden path’s) and answers at once; workers run it. Roles: `admin` tokens may send specs with an inline `workflow`; `developer` tokens run golden paths only, and a spec with an inline `workflow` gets 403 saying so.
          *
-         *     Needs a bearer token with the admin role.
+         *     Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.
          */
         post: operations["enqueueSpec"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/specs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enqueue up to 1000 Score specs in one transaction
+         * @description Checks every spec first: one problem anywhere is a 400 naming the index and field of every problem, and nothing is stored. Then stores all of them in one transaction and answers with their tasks in the order of the specs. As JSON, each spec may carry its own golden path, priority and idempotency key (the query gives defaults); as multi-document YAML (`---` between specs) the query applies to all.
+         *
+         *     Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        post: operations["enqueueSpecs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/golden-paths": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The golden paths a spec may run
+         * @description The golden paths of GOLDEN_PATHS_DIR with their steps’ names and descriptions. A `developer` token runs only these (pick one with `golden_path`); `default` marks the one a spec runs when it names none.
+         *
+         *     Open unless REQUIRE_AUTH_FOR_READS is set; a token that is sent must be valid.
+         */
+        get: operations["goldenPaths"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -189,9 +233,9 @@ export interface paths {
         put?: never;
         /**
          * Cancel a pending or running task
-         * @description A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`.
+         * @description A pending task is cancelled at once; a running one is stopped by its node, and the answer may still say `running`. An `admin` token cancels any task; a `developer` token only the tasks its user created.
          *
-         *     Needs a bearer token with the admin role.
+         *     Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.
          */
         post: operations["cancelTask"];
         delete?: never;
@@ -211,7 +255,9 @@ export interface paths {
         put?: never;
         /**
          * Queue a failed or cancelled task again
-         * @description Needs a bearer token with the admin role.
+         * @description An `admin` token retries any task; a `developer` token only the tasks its user created.
+         *
+         *     Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.
          */
         post: operations["retryTask"];
         delete?: never;
@@ -237,6 +283,56 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhooks, with their delivery counts and latest attempts
+         * @description Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook, with its delivery counts and latest attempts
+         * @description Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        get: operations["getWebhook"];
+        /**
+         * Create or replace a webhook
+         * @description Task status changes matching `events` (and `app_name`, when given) are POSTed to `url`, signed per the Standard Webhooks specification (headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). When `secret` is absent a new one is generated on creation and returned in this answer only; a replacement without `secret` keeps the current one. With WEBHOOK_ALLOW_PRIVATE off, URLs whose host is or resolves to a private, loopback or link-local address are refused.
+         *
+         *     Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        put: operations["putWebhook"];
+        post?: never;
+        /**
+         * Delete a webhook and its pending deliveries
+         * @description Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         patch?: never;
@@ -302,6 +398,7 @@ export interface components {
                 steps: ({
                     name: string;
                     type: string;
+                    description?: string;
                     config: {
                         [key: string]: unknown;
                     };
@@ -317,6 +414,37 @@ export interface components {
         };
         /** @enum {string} */
         TaskStatus: "pending" | "running" | "completed" | "failed" | "cancelled";
+        Webhook: {
+            name: string;
+            url: string;
+            events: ("task.started" | "task.completed" | "task.failed" | "task.cancelled" | "task.requeued")[];
+            app_name: string | null;
+            created_by: string;
+            created_at: string;
+            updated_at: string;
+            deliveries: {
+                pending: number;
+                delivered: number;
+                failed: number;
+            };
+            recent_attempts: {
+                message_id: string;
+                /** @enum {string} */
+                event: "task.started" | "task.completed" | "task.failed" | "task.cancelled" | "task.requeued";
+                task_id: string;
+                attempt: number;
+                attempted_at: string;
+                status_code: number | null;
+                error: string | null;
+                duration_ms: number;
+            }[];
+        };
+        WebhookInput: {
+            url: string;
+            events: ("task.started" | "task.completed" | "task.failed" | "task.cancelled" | "task.requeued")[];
+            app_name?: string;
+            secret?: string;
+        };
         ErrorBody: {
             error: {
                 code: string;
@@ -358,6 +486,8 @@ export interface components {
                     /** @enum {string} */
                     source: "api" | "trpc";
                     user: string;
+                    /** @enum {string} */
+                    role?: "admin" | "developer" | "read";
                 };
             }[];
         };
@@ -378,6 +508,8 @@ export interface components {
                     /** @enum {string} */
                     source: "api" | "trpc";
                     user: string;
+                    /** @enum {string} */
+                    role?: "admin" | "developer" | "read";
                 };
             }[];
             next_cursor: string | null;
@@ -398,6 +530,8 @@ export interface components {
                 /** @enum {string} */
                 source: "api" | "trpc";
                 user: string;
+                /** @enum {string} */
+                role?: "admin" | "developer" | "read";
             };
             golden_path: string;
             max_attempts: number;
@@ -468,6 +602,39 @@ export interface components {
                 reachable: boolean;
                 latency_ms: number | null;
             };
+        };
+        WebhookList: {
+            webhooks: components["schemas"]["WebhookOutput"][];
+        };
+        PutWebhookResponse: {
+            created: boolean;
+            webhook: components["schemas"]["WebhookOutput"];
+            secret?: string;
+        };
+        WebhookOutput: {
+            name: string;
+            url: string;
+            events: ("task.started" | "task.completed" | "task.failed" | "task.cancelled" | "task.requeued")[];
+            app_name: string | null;
+            created_by: string;
+            created_at: string;
+            updated_at: string;
+            deliveries: {
+                pending: number;
+                delivered: number;
+                failed: number;
+            };
+            recent_attempts: {
+                message_id: string;
+                /** @enum {string} */
+                event: "task.started" | "task.completed" | "task.failed" | "task.cancelled" | "task.requeued";
+                task_id: string;
+                attempt: number;
+                attempted_at: string;
+                status_code: number | null;
+                error: string | null;
+                duration_ms: number;
+            }[];
         };
         TaskEvent: {
             /** @constant */
@@ -598,7 +765,7 @@ export interface operations {
     enqueueSpec: {
         parameters: {
             query?: {
-                /** @description A shipped golden path; `deploy-app` when absent. */
+                /** @description A golden path (GET /api/golden-paths lists them); `deploy-app` when absent. */
                 golden_path?: string;
                 /** @description Higher runs first; FIFO within a priority. Default 0. */
                 priority?: number;
@@ -656,7 +823,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The token is read-only. */
+            /** @description The token is read-only, or a developer token sent a spec with an inline workflow. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -705,6 +872,178 @@ export interface operations {
             };
             /** @description The database is unavailable; nothing was stored. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    enqueueSpecs: {
+        parameters: {
+            query?: {
+                /** @description For specs that name none; `deploy-app` when absent. */
+                golden_path?: string;
+                /** @description For specs that give none. Default 0. */
+                priority?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Up to 1000 specs: JSON `{ "specs": [...] }`, or YAML documents separated by `---`. */
+        requestBody: {
+            content: {
+                "application/yaml": string;
+                "application/x-yaml": string;
+                "text/yaml": string;
+                "application/json": {
+                    specs: {
+                        spec: components["schemas"]["ScoreSpec"];
+                        golden_path?: string;
+                        priority?: number;
+                        idempotency_key?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description All stored. A spec whose idempotency key was used earlier (or earlier in the batch) gets that task, with `created: false`. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tasks: {
+                            task_id: string;
+                            application: string;
+                            /** @constant */
+                            status: "enqueued";
+                            created: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description The body does not parse, or a spec, a golden path, a priority or a key is invalid: `details` lists every problem (`specs[i].…` or `documents[i].…`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than BODY_LIMIT. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The content type is not YAML or JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The batch needs more enqueues than this token has left; see Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; nothing was stored. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    goldenPaths: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The golden paths. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        golden_paths: {
+                            name: string;
+                            description: string;
+                            default: boolean;
+                            steps: {
+                                name: string;
+                                type: string;
+                                description: string | null;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description A token is needed, or the one sent is invalid. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1055,7 +1394,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The token is read-only. */
+            /** @description The token is read-only, or a developer token’s user did not create the task. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1141,7 +1480,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The token is read-only. */
+            /** @description The token is read-only, or a developer token’s user did not create the task. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1228,6 +1567,310 @@ export interface operations {
                 };
             };
             /** @description No such task. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOutput"];
+                };
+            };
+            /** @description The name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such webhook. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    putWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PutWebhookResponse"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PutWebhookResponse"];
+                };
+            };
+            /** @description The name or the body is invalid, or the URL is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The content type is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook’s name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @constant */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description The name is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such webhook. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -52,3 +52,19 @@ export function liveGroupMembers(pgid: number): number[] {
       return stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z';
     });
 }
+
+/** Pids of running processes whose command line contains `marker` (Linux). */
+export function processesWith(marker: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmdline.includes(marker) && procStat(pid)?.state !== 'Z';
+      } catch {
+        return false;
+      }
+    });
+}

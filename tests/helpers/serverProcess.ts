@@ -36,6 +36,8 @@ export function startServerProcess(
       LOG_FORMAT: 'json',
       PORT: '0',
       HOST: '127.0.0.1',
+      // As in testServer.ts: steps unisolated unless a test turns the sandbox on.
+      STEP_SANDBOX: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -33,6 +33,9 @@ export async function startTestServer(
     SHUTDOWN_TIMEOUT: '10',
     LOG_LEVEL: 'debug',
     PATH: process.env.PATH,
+    // Many tests watch a step from outside (pid files in /tmp, host pids): they run steps
+    // unisolated; the sandbox's own tests (steps.*.test.ts) turn it on.
+    STEP_SANDBOX: 'off',
     ...database.env,
     ...env,
   });

@@ -16,6 +16,8 @@ const ADMIN = 'admin-token-1';
 const READER = 'reader-token-1';
 /** A token of its own, so exhausting its enqueue burst does not slow the other tests. */
 const GREEDY = 'greedy-token-1';
+/** Enqueues in batches: a token of its own, so the batches leave ADMIN's burst alone. */
+const BATCHER = 'openapi-batcher-token';
 const BURST = 10;
 
 let database: TestDatabase;
@@ -28,7 +30,7 @@ const exercised = new Set<string>();
 beforeAll(async () => {
   database = await createTestDatabase();
   node = await startTestServer(database, {
-    API_TOKENS: `${ADMIN}:alice,${READER}:bob:read,${GREEDY}:carol`,
+    API_TOKENS: `${ADMIN}:alice,${READER}:bob:read,${GREEDY}:carol,${BATCHER}:dave`,
     BODY_LIMIT: '65536',
     // A burst per token and almost no refill: GREEDY runs out, ADMIN never enqueues that much.
     ENQUEUE_RATE_LIMIT: '0.001',
@@ -97,7 +99,7 @@ function documented(
 }
 
 interface Call {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** The documented path, `{id}` and all. */
   route: string;
   /** The real URL path; the route when absent. */
@@ -281,6 +283,39 @@ describe('real answers match the documented schemas', () => {
     expect(doc.paths['/api/specs'].post.responses['429'].headers['Retry-After']).toBeDefined();
   });
 
+  it('POST /api/specs/batch: 202 for JSON and YAML, and the refusals', async () => {
+    const post = { method: 'POST' as const, route: '/api/specs/batch', token: BATCHER };
+    const asJson = { ...post, contentType: 'application/json' };
+    const stored = await call(202, {
+      ...asJson,
+      body: JSON.stringify({
+        specs: [
+          { spec: spec('openapi-batch-a', 'true') },
+          { spec: spec('openapi-batch-b', 'true'), priority: 3, idempotency_key: 'openapi-b-1' },
+        ],
+      }),
+    });
+    expect(stored.body.tasks).toHaveLength(2);
+    const yaml =
+      'apiVersion: score.dev/v1b1\nmetadata:\n  name: openapi-batch-y\ncontainers:\n  web:\n    image: nginx\n';
+    await call(202, { ...post, contentType: 'application/yaml', body: `${yaml}---\n${yaml}` });
+    const invalid = await call(400, {
+      ...asJson,
+      body: JSON.stringify({ specs: [{ spec: {} }, { spec: spec('ok', 'true'), priority: 'x' }] }),
+    });
+    expect(invalid.body.error.details.length).toBeGreaterThan(1);
+    await call(401, { ...asJson, token: undefined, body: '{}' });
+    await call(403, { ...asJson, token: READER, body: '{}' });
+    await call(413, { ...asJson, body: ' '.repeat(70_000) });
+    await call(415, { ...post, contentType: 'text/plain', body: 'x' });
+    // A batch takes one enqueue per spec from the token's burst.
+    const tooMany = Array.from({ length: BURST + 1 }, () => ({
+      spec: spec('openapi-many', 'true'),
+    }));
+    const limited = await call(429, { ...asJson, body: JSON.stringify({ specs: tooMany }) });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
   it('GET /api/queue/stats and /api/queue/active-tasks, open or with a token', async () => {
     await finished(completed);
     const stats = await call(200, { route: '/api/queue/stats' });
@@ -295,6 +330,13 @@ describe('real answers match the documented schemas', () => {
     await call(401, { route: '/api/queue/stats', token: 'not-a-token-123' });
     await call(200, { route: '/api/queue/active-tasks' });
     await call(401, { route: '/api/queue/active-tasks', token: 'not-a-token-123' });
+  });
+
+  it('GET /api/golden-paths: the shipped golden paths, open or with a token', async () => {
+    const { body } = await call(200, { route: '/api/golden-paths' });
+    expect(body.golden_paths.map((p: { name: string }) => p.name)).toContain('deploy-app');
+    await call(200, { route: '/api/golden-paths', token: READER });
+    await call(401, { route: '/api/golden-paths', token: 'not-a-token-123' });
   });
 
   it('GET /api/queue/tasks: pages and a bad query', async () => {
@@ -372,6 +414,27 @@ describe('real answers match the documented schemas', () => {
     const retried = await call(200, { ...post, route: retry, url: at(failing, 'retry') });
     expect(retried.body.status).toBe('pending');
     expect(await finished(failing)).toBe('failed');
+  });
+
+  it('webhooks: PUT 201 then 200, GET, DELETE, and the refusals', async () => {
+    const route = '/api/webhooks/{name}';
+    const url = '/api/webhooks/openapi-hook';
+    const body = JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['task.failed'] });
+    const put = { method: 'PUT' as const, route, url, contentType: 'application/json' };
+    const created = await call(201, { ...put, token: ADMIN, body });
+    expect(created.body.secret).toMatch(/^whsec_/);
+    const replaced = await call(200, { ...put, token: ADMIN, body });
+    expect(replaced.body.secret).toBeUndefined();
+    await call(200, { route: '/api/webhooks', token: ADMIN });
+    await call(200, { route, url, token: ADMIN });
+    await call(400, { ...put, token: ADMIN, body: '{"url":"ftp://x","events":[]}' });
+    await call(400, { ...put, url: '/api/webhooks/Not%20A%20Name', token: ADMIN, body });
+    await call(401, { ...put, body });
+    await call(403, { ...put, token: READER, body });
+    await call(403, { route: '/api/webhooks', token: READER });
+    await call(200, { method: 'DELETE', route, url, token: ADMIN });
+    await call(404, { method: 'DELETE', route, url, token: ADMIN });
+    await call(404, { route, url, token: ADMIN });
   });
 
   it('GET /api/queue/events: an SSE stream whose events match x-sse-events', async () => {

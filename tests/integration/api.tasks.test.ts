@@ -64,7 +64,7 @@ describe('task details and logs', () => {
       golden_path: 'deploy-app',
       errors: [],
       locked_by: null,
-      metadata: { source: 'trpc', user: 'api-user' },
+      metadata: { source: 'trpc', user: 'api-user', role: 'admin' },
     });
     expect(task.steps.map((s) => [s.name, s.status, s.exit_code, s.output])).toEqual([
       ['s1', 'completed', 0, 'one\n'],

@@ -48,7 +48,7 @@ describe('tRPC over HTTP with the typed client', () => {
       'SELECT metadata FROM queue_tasks WHERE task_id = $1',
       [response.task_id],
     );
-    expect(row?.metadata).toEqual({ source: 'trpc', user: 'alice' });
+    expect(row?.metadata).toEqual({ source: 'trpc', user: 'alice', role: 'admin' });
   });
 
   it('queueStats and activeTasks match the REST answers', async () => {

@@ -59,7 +59,7 @@ describe('the demo guide', () => {
     const row = await waitForStatus(body.task_id as string, ['completed']);
     expect(row.workflow_name).toBe('golden-path-deploy-app');
     expect(row.app_name).toBe('demo-app');
-    expect(row.metadata).toEqual({ source: 'api', user: 'api-user' });
+    expect(row.metadata).toEqual({ source: 'api', user: 'api-user', role: 'admin' });
     expect(row.started_at.getTime()).toBeGreaterThanOrEqual(row.enqueued_at.getTime());
     expect(row.completed_at.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
     expect(row.error_message).toBeNull();
@@ -161,7 +161,7 @@ describe('the demo guide', () => {
       id: body.task_id,
       app_name: 'active-app',
       workflow_name: 'golden-path-deploy-app',
-      metadata: { source: 'api', user: 'api-user' },
+      metadata: { source: 'api', user: 'api-user', role: 'admin' },
     });
     expect(new Date(active.tasks[0].enqueued_at).toISOString()).toBe(active.tasks[0].enqueued_at);
     const stats = (await getJson(node.url, '/api/queue/stats')).body;
@@ -190,9 +190,13 @@ describe('the demo guide', () => {
       const pending = await restarted.server.services.database.query<{
         app_name: string;
         attempts: number;
-      }>("SELECT app_name, attempts FROM queue_tasks WHERE status = 'pending'");
-      // The interrupted task went back to the queue without using up an attempt.
-      expect(pending).toEqual([{ app_name: 'active-app', attempts: 0 }]);
+        used: number;
+      }>(
+        "SELECT app_name, attempts, attempts - attempt_base AS used FROM queue_tasks WHERE status = 'pending'",
+      );
+      // The interrupted task went back to the queue without using up an attempt (its attempt
+      // number stays taken: the next run is attempt 2).
+      expect(pending).toEqual([{ app_name: 'active-app', attempts: 1, used: 0 }]);
     } finally {
       await restarted.stop();
     }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { postSpec, startTestServer, type TestServer } from '../helpers/testServer.js';
-import { isAlive } from '../helpers/processes.js';
+import { processesWith } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let database: TestDatabase;
@@ -16,7 +16,8 @@ beforeAll(async () => {
   // Something the server process has in its environment that must never reach a step.
   process.env.QUEUE_TEST_SECRET = SECRET;
   database = await createTestDatabase();
-  node = await startTestServer(database, { API_TOKENS: `${SECRET}:alice` });
+  // `auto`: in the bubblewrap sandbox where bwrap is installed, unisolated elsewhere.
+  node = await startTestServer(database, { API_TOKENS: `${SECRET}:alice`, STEP_SANDBOX: 'auto' });
 });
 afterAll(async () => {
   delete process.env.QUEUE_TEST_SECRET;
@@ -125,11 +126,13 @@ describe('the step sandbox', () => {
   });
 
   it('kills the whole process group when a step times out', async () => {
-    const pidFile = `${fs.mkdtempSync('/tmp/queue-timeout-')}/pid`;
+    // A unique duration marks the background process: in the bubblewrap sandbox its pid and
+    // its /tmp are the sandbox's own, so the test finds it by its command line.
+    const marker = `300.${Date.now() % 1_000_000}`;
     const { task, steps } = await run('timeout-app', [
       {
         name: 'hang',
-        command: `sleep 300 & echo $! > ${pidFile}; echo started; sleep 300`,
+        command: `sleep ${marker} & echo started; sleep 300`,
         timeout: 1,
       },
       { name: 'never', command: 'echo never' },
@@ -138,8 +141,9 @@ describe('the step sandbox', () => {
     expect(task.error_message).toBe("step 'hang' timed out after 1s; its process group was killed");
     expect(steps).toHaveLength(1);
     expect(steps[0]).toMatchObject({ status: 'failed', output: 'started\n' });
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    await waitFor(() => !isAlive(pid), { what: `background process ${pid} to be gone` });
+    await waitFor(() => processesWith(marker).length === 0, {
+      what: `background sleep ${marker} to be gone`,
+    });
   });
 
   it('keeps only the last STEP_OUTPUT_LIMIT bytes of a noisy step', async () => {

@@ -1,5 +1,5 @@
 // STEP_USER: a server running as root runs each step as an unprivileged user, in a working
-// directory that user owns, unable to read root's files.
+// directory that user owns, unable to read root's files; with the bubblewrap sandbox as without.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScoreSpec } from '../../shared/spec.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
@@ -10,12 +10,12 @@ const isRoot = process.getuid?.() === 0;
 let database: TestDatabase;
 let node: TestServer;
 
-describe.skipIf(!isRoot)(
-  `steps as STEP_USER (${isRoot ? 'running as root' : 'skipped: run the tests as root to check STEP_USER'})`,
-  () => {
+describe.skipIf(!isRoot).each(['off', 'auto'])(
+  `steps as STEP_USER, STEP_SANDBOX=%s (${isRoot ? 'running as root' : 'skipped: run the tests as root to check STEP_USER'})`,
+  (sandbox) => {
     beforeAll(async () => {
       database = await createTestDatabase();
-      node = await startTestServer(database, { STEP_USER: 'nobody' });
+      node = await startTestServer(database, { STEP_USER: 'nobody', STEP_SANDBOX: sandbox });
     });
     afterAll(async () => {
       await node?.stop();
@@ -34,7 +34,7 @@ describe.skipIf(!isRoot)(
               type: 'bash',
               config: {
                 command:
-                  'id -un; stat -c %U "$HOME"; touch "$HOME/ok" && echo writable; cat /root/.profile >/dev/null 2>&1 || echo "no root files"',
+                  'id -un; stat -c %U "$HOME"; touch "$HOME/ok" /tmp/ok && echo writable; cat /root/.profile >/dev/null 2>&1 || echo "no root files"',
               },
             },
           ],

@@ -22,9 +22,15 @@ describe('parseTokenList', () => {
   });
 
   it('reads token:user:role', () => {
-    expect(parseTokenList('reader-token:bob:read,admin-token:carol:admin', 'API_TOKENS')).toEqual([
+    expect(
+      parseTokenList(
+        'reader-token:bob:read,admin-token:carol:admin,developer-token:dave:developer',
+        'API_TOKENS',
+      ),
+    ).toEqual([
       { token: 'reader-token', principal: { user: 'bob', role: 'read' } },
       { token: 'admin-token', principal: { user: 'carol', role: 'admin' } },
+      { token: 'developer-token', principal: { user: 'dave', role: 'developer' } },
     ]);
   });
 

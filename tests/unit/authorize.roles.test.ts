@@ -1,5 +1,5 @@
 // authorize.ts: 401 when the caller is not known (or the token is wrong), 403 when a read-only
-// token tries to change the queue.
+// token tries to change the queue. What a developer token may change: api.roles.test.ts.
 import os from 'node:os';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
@@ -17,6 +17,10 @@ const invalid: AuthResult = { kind: 'invalid' };
 const admin: AuthResult = {
   kind: 'authenticated',
   principal: { user: 'alice', role: 'admin', tokenId: 'a1' },
+};
+const developer: AuthResult = {
+  kind: 'authenticated',
+  principal: { user: 'dave', role: 'developer', tokenId: 'd4' },
 };
 const reader: AuthResult = {
   kind: 'authenticated',
@@ -70,6 +74,10 @@ describe('authorizeSensitiveRead', () => {
 describe('authorizeWrite', () => {
   it('lets an admin token write, returning who it is', () => {
     expect(authorizeWrite(admin)).toEqual({ user: 'alice', role: 'admin', tokenId: 'a1' });
+  });
+
+  it('lets a developer token through (the services check its spec and the task)', () => {
+    expect(authorizeWrite(developer)).toEqual({ user: 'dave', role: 'developer', tokenId: 'd4' });
   });
 
   it('answers 401 without a valid token', () => {

@@ -284,3 +284,33 @@ describe('leases and heartbeats', () => {
     },
   );
 });
+
+describe('webhooks', () => {
+  it.each([
+    ['localhost', true],
+    ['127.0.0.1', true],
+    ['::1', true],
+    ['0.0.0.0', false],
+    ['10.0.0.5', false],
+  ])('allows private targets by default only on loopback (HOST=%s → %s)', (host, allowed) => {
+    expect(loadConfig({ HOST: host }, { cwd }).webhooks.allowPrivate).toBe(allowed);
+  });
+
+  it('follows WEBHOOK_ALLOW_PRIVATE when it is set', () => {
+    expect(
+      loadConfig({ HOST: '0.0.0.0', WEBHOOK_ALLOW_PRIVATE: 'true' }).webhooks.allowPrivate,
+    ).toBe(true);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'no' }).webhooks.allowPrivate).toBe(false);
+    expect(configError({ WEBHOOK_ALLOW_PRIVATE: 'maybe' }).message).toContain(
+      'WEBHOOK_ALLOW_PRIVATE',
+    );
+  });
+
+  it('reads the delivery settings in seconds and hours', () => {
+    const { webhooks } = loadConfig(
+      { WEBHOOK_TIMEOUT: '2.5', WEBHOOK_GIVE_UP_HOURS: '1' },
+      { cwd },
+    );
+    expect(webhooks).toMatchObject({ timeoutMs: 2500, giveUpAfterMs: 3_600_000, concurrency: 4 });
+  });
+});
