@@ -89,6 +89,8 @@ it.skipIf(process.env.TEST_BACKEND === 'postgres')(
       listed: true,
       retried: 'pending',
       missing: 'NOT_FOUND 404',
+      batched: ['enqueued'],
+      defaultPath: 'deploy-app',
     });
     expect(summary.events).toContain('task.status');
     expect(summary.log).toContain('started');

@@ -36,6 +36,18 @@ const before: QueueStats = await client.queueStats();
 const streamed: QueueStats = await next((onData) => client.onStats({ onData }));
 const { task_id: id, status } = await client.enqueueSpec({ spec, priority: 5 });
 const active = await client.activeTasks();
+const batch = await client.enqueueSpecs({
+  specs: [
+    {
+      spec: {
+        ...spec,
+        metadata: { name: 'packed-batch' },
+        workflow: { steps: [{ name: 'quick', type: 'bash', config: { command: 'true' } }] },
+      },
+    },
+  ],
+});
+const paths = await client.goldenPaths();
 
 // Once its step has printed, follow the task: cancel it on the first event, and collect the
 // events until its stream ends.
@@ -82,5 +94,7 @@ console.log(
     listed: list.tasks.some((task) => task.id === id),
     retried: retried.status,
     missing,
+    batched: batch.tasks.map((task) => task.status),
+    defaultPath: paths.golden_paths.find((path) => path.default)?.name,
   }),
 );
