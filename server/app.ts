@@ -25,6 +25,7 @@ import { RetentionJob } from './queue/retention.js';
 import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
 import { getQueueStats } from './services/queueReads.js';
+import { createSchedulingJobs } from './services/schedulingJobs.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
 import { resolveStepUser } from './workflow/stepUser.js';
@@ -83,6 +84,11 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       at: new Date().toISOString(),
     });
 
+  const scheduling = createSchedulingJobs(
+    { database, config, logger },
+    () => services,
+    () => worker.wake(),
+  );
   const worker: QueueWorker = new QueueWorker({
     database,
     nodeId,
@@ -99,6 +105,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           stepUser,
           publish: (event) => events.publish(event),
           onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
+          failedWorkDirs: scheduling.failedWorkDirs,
         },
         signal,
       ),
@@ -155,6 +162,8 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       notifier?.signal();
     },
     stopLocalTask: (taskRowId) => worker.cancelLocal(taskRowId, 'cancel'),
+    announceRunAt: (at) => scheduling.announceRunAt(at),
+    announceSchedulesChanged: () => scheduling.announceSchedulesChanged(),
   };
 
   let ready = false;
@@ -179,6 +188,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   const startQueue = async () => {
     await events.start();
     await worker.start();
+    await scheduling.start();
     retention?.start();
     logger.info(
       config.concurrency > 0
@@ -259,7 +269,12 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         shutdown.abort();
         logger.info('Shutting down: no new tasks are claimed; running tasks may finish');
         await startup?.catch(() => undefined);
-        await Promise.all([http.close(), worker.stop(config.shutdownTimeoutMs), retention?.stop()]);
+        await Promise.all([
+          http.close(),
+          worker.stop(config.shutdownTimeoutMs),
+          retention?.stop(),
+          scheduling.stop(),
+        ]);
         await events.stop();
         await database.close();
         logger.info('Shutdown complete');

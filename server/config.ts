@@ -60,6 +60,11 @@ const envSchema = z.object({
   WORK_DIR: z.string().min(1).optional(),
   /** PATH given to steps. @default the server's PATH */
   STEP_PATH: z.string().min(1).optional(),
+  /**
+   * Hours a failed task's working directory is kept, for a retry from the failed step; 0 removes
+   * it at once. @default 24
+   */
+  FAILED_WORKDIR_HOURS: seconds(24),
   /** Seconds a draining node lets running tasks finish before handing them back. @default 30 */
   SHUTDOWN_TIMEOUT: seconds(30),
   /** Seconds a claimed task stays with its node without a heartbeat. @default 10 */
@@ -117,6 +122,8 @@ export interface Config {
     path: string;
     /** User (name or uid) the steps run as; undefined: the server's own. */
     user: string | undefined;
+    /** How long a failed task's working directory is kept; 0: not at all. */
+    keepFailedWorkDirMs: number;
   };
   shutdownTimeoutMs: number;
   queue: {
@@ -184,6 +191,7 @@ export function loadConfig(
       workDir: path.resolve(cwd, e.WORK_DIR ?? path.join(os.tmpdir(), 'innominatus-queue')),
       path: e.STEP_PATH ?? e.PATH,
       user: e.STEP_USER,
+      keepFailedWorkDirMs: e.FAILED_WORKDIR_HOURS * 3_600_000,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     queue: {

@@ -8,6 +8,17 @@ import {
   queueStatsSchema,
 } from '../../shared/api.js';
 import {
+  pauseActionSchema,
+  pauseInputSchema,
+  pausesSchema,
+  retryFromSchema,
+  scheduleActionSchema,
+  scheduleDetailSchema,
+  scheduleInputSchema,
+  scheduleListSchema,
+  scheduleNameSchema,
+} from '../../shared/scheduling.js';
+import {
   taskActionSchema,
   taskDetailSchema,
   taskIdSchema,
@@ -18,7 +29,16 @@ import {
 } from '../../shared/tasks.js';
 import { enqueueSpec } from '../services/enqueueSpec.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
+import { listPauses, pauseQueue, resumeQueue } from '../services/queueControl.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
+import { resolveRunAt } from '../services/runLater.js';
+import {
+  getSchedule,
+  listSchedules,
+  pauseSchedule,
+  putSchedule,
+  removeSchedule,
+} from '../services/schedules.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import { checkSpecShape } from './specBody.js';
 import { authedReadProcedure, middleware, readProcedure, router, writeProcedure } from './trpc.js';
@@ -34,6 +54,7 @@ const specShapeGuard = middleware(async ({ getRawInput, next }) => {
 });
 
 const taskInput = z.strictObject({ taskId: taskIdSchema });
+const scheduleInput = z.strictObject({ name: scheduleNameSchema });
 
 export const appRouter = router({
   enqueueSpec: writeProcedure
@@ -46,6 +67,7 @@ export const appRouter = router({
         goldenPath: input.goldenPath,
         idempotencyKey: input.idempotencyKey,
         priority: input.priority,
+        runAt: resolveRunAt(input),
         principal: ctx.principal,
         source: ctx.source,
       });
@@ -74,9 +96,46 @@ export const appRouter = router({
     .output(taskActionSchema)
     .mutation(({ ctx, input }) => cancelTask(ctx.services, input.taskId, ctx.principal)),
   retryTask: writeProcedure
-    .input(taskInput)
+    .input(taskInput.extend({ from: retryFromSchema.optional() }))
     .output(taskActionSchema)
-    .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal)),
+    .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal, input.from)),
+  pauseQueue: writeProcedure
+    .input(pauseInputSchema.optional())
+    .output(pauseActionSchema)
+    .mutation(({ ctx, input }) => pauseQueue(ctx.services, input ?? {}, ctx.principal)),
+  resumeQueue: writeProcedure
+    .input(pauseInputSchema.optional())
+    .output(pauseActionSchema)
+    .mutation(({ ctx, input }) => resumeQueue(ctx.services, input ?? {}, ctx.principal)),
+  pauses: readProcedure.output(pausesSchema).query(({ ctx }) => listPauses(ctx.services)),
+  schedules: readProcedure
+    .output(scheduleListSchema)
+    .query(({ ctx }) => listSchedules(ctx.services)),
+  /** Holds the spec, which may carry secrets: a token is needed. */
+  schedule: authedReadProcedure
+    .input(scheduleInput)
+    .output(scheduleDetailSchema)
+    .query(({ ctx, input }) => getSchedule(ctx.services, input.name)),
+  putSchedule: writeProcedure
+    .use(specShapeGuard)
+    .input(scheduleInputSchema.extend({ name: scheduleNameSchema }))
+    .output(scheduleDetailSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { name, ...schedule } = input;
+      return (await putSchedule(ctx.services, name, schedule, ctx.principal)).schedule;
+    }),
+  deleteSchedule: writeProcedure
+    .input(scheduleInput)
+    .output(scheduleActionSchema)
+    .mutation(({ ctx, input }) => removeSchedule(ctx.services, input.name, ctx.principal)),
+  pauseSchedule: writeProcedure
+    .input(scheduleInput)
+    .output(scheduleActionSchema)
+    .mutation(({ ctx, input }) => pauseSchedule(ctx.services, input.name, true, ctx.principal)),
+  resumeSchedule: writeProcedure
+    .input(scheduleInput)
+    .output(scheduleActionSchema)
+    .mutation(({ ctx, input }) => pauseSchedule(ctx.services, input.name, false, ctx.principal)),
   /** The stats whenever they change (at most a few times a second), starting with the current. */
   onStats: readProcedure.subscription(({ ctx, signal }) => streamStats(ctx.services, signal)),
   /** A task's status changes, step starts and ends, and output as it is produced. */

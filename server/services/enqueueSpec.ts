@@ -15,6 +15,8 @@ export interface EnqueueRequest {
   source: TaskSource;
   idempotencyKey?: string | undefined;
   priority?: number | undefined;
+  /** Not started before this time (run later). */
+  runAt?: Date | undefined;
 }
 
 export interface EnqueueResult {
@@ -28,7 +30,42 @@ export async function enqueueSpec(
   request: EnqueueRequest,
 ): Promise<EnqueueResult> {
   services.enqueueLimiter.take(request.principal.tokenId, request.principal.user);
-  const goldenPathName = request.goldenPath ?? DEFAULT_GOLDEN_PATH;
+  const task: NewTask = {
+    ...resolveWorkflow(services, request.spec, request.goldenPath),
+    metadata: { source: request.source, user: request.principal.user },
+    createdBy: request.principal.user,
+    priority: request.priority ?? 0,
+    idempotencyKey: request.idempotencyKey,
+    runAt: request.runAt,
+  };
+  let inserted;
+  try {
+    // Keyed and later enqueues go alone (the batch statement has neither); the rest share.
+    inserted =
+      task.idempotencyKey === undefined && task.runAt === undefined
+        ? await services.inserter.insert(task)
+        : await insertTask(services.database, task);
+  } catch (error) {
+    throw toTRPCError(error);
+  }
+  if (inserted.created) announceEnqueued(services, inserted, request.source, task.runAt);
+  return {
+    created: inserted.created,
+    response: {
+      message: `Golden path '${inserted.goldenPath}' enqueued successfully`,
+      application: inserted.appName,
+      task_id: inserted.taskId,
+      status: 'enqueued',
+    },
+  };
+}
+
+/** The parts of a new task that come from its spec and golden path. */
+export function resolveWorkflow(
+  services: Pick<QueueServices, 'goldenPaths' | 'config'>,
+  spec: ScoreSpec,
+  goldenPathName = DEFAULT_GOLDEN_PATH,
+): Pick<NewTask, 'appName' | 'goldenPath' | 'workflowName' | 'spec' | 'steps' | 'maxAttempts'> {
   if (!goldenPathNameSchema.safeParse(goldenPathName).success) {
     throw badRequest(
       `Invalid golden path name '${goldenPathName}': it must be a plain identifier (lower-case letters, digits, '-' and '_').`,
@@ -42,50 +79,35 @@ export async function enqueueSpec(
       message: `Unknown golden path '${goldenPathName}'; available: ${[...services.goldenPaths.keys()].join(', ')}`,
     });
   }
-  const workflow = request.spec.workflow ?? goldenPath.workflow;
+  const workflow = spec.workflow ?? goldenPath.workflow;
   const retries = workflow.retries ?? services.config.queue.defaultRetries;
-  let inserted;
-  try {
-    const task: NewTask = {
-      appName: request.spec.metadata.name,
-      goldenPath: goldenPath.name,
-      workflowName: `golden-path-${goldenPath.name}`,
-      spec: request.spec,
-      steps: workflow.steps,
-      metadata: { source: request.source, user: request.principal.user },
-      createdBy: request.principal.user,
-      priority: request.priority ?? 0,
-      maxAttempts: 1 + retries,
-      idempotencyKey: request.idempotencyKey,
-    };
-    // Keyed enqueues go alone (they look for an earlier task); the rest share statements.
-    inserted =
-      task.idempotencyKey === undefined
-        ? await services.inserter.insert(task)
-        : await insertTask(services.database, task);
-  } catch (error) {
-    throw toTRPCError(error);
-  }
-  if (inserted.created) {
-    services.announceNewTask();
-    services.metrics.taskEnqueued(request.source);
-    services.events.publish({
-      type: 'task.status',
-      task_id: inserted.taskId,
-      app_name: inserted.appName,
-      status: 'pending',
-      attempt: 0,
-      error_message: null,
-      at: new Date().toISOString(),
-    });
-  }
   return {
-    created: inserted.created,
-    response: {
-      message: `Golden path '${inserted.goldenPath}' enqueued successfully`,
-      application: inserted.appName,
-      task_id: inserted.taskId,
-      status: 'enqueued',
-    },
+    appName: spec.metadata.name,
+    goldenPath: goldenPath.name,
+    workflowName: `golden-path-${goldenPath.name}`,
+    spec,
+    steps: workflow.steps,
+    maxAttempts: 1 + retries,
   };
+}
+
+/** Wakes the workers (or sets their timers, for a later task) and tells live subscribers. */
+export function announceEnqueued(
+  services: QueueServices,
+  inserted: { taskId: string; appName: string },
+  source: TaskSource,
+  runAt: Date | undefined,
+): void {
+  if (runAt && runAt.getTime() > Date.now()) services.announceRunAt(runAt);
+  else services.announceNewTask();
+  services.metrics.taskEnqueued(source);
+  services.events.publish({
+    type: 'task.status',
+    task_id: inserted.taskId,
+    app_name: inserted.appName,
+    status: 'pending',
+    attempt: 0,
+    error_message: null,
+    at: new Date().toISOString(),
+  });
 }
