@@ -89,6 +89,21 @@ describe('schedules', () => {
     expect(gone.status).toBe(404);
   });
 
+  // PostgreSQL runs the three-node case below instead.
+  it.skipIf(onPostgres)('ticks on the embedded database too', async () => {
+    await put('pglite-tick', { cron: '* * * * * *', spec: spec('tick-app') });
+    const tasks = await waitFor(
+      async () => {
+        const found = await scheduleTasks('pglite-tick');
+        return found.length >= 2 ? found : undefined;
+      },
+      { what: 'two ticks', timeoutMs: 10_000, intervalMs: 200 },
+    );
+    await nodes[0]!.client.deleteSchedule('pglite-tick');
+    const ticks = tasks.map((t) => Date.parse(t.metadata.scheduled_for!));
+    expect(new Set(ticks).size).toBe(ticks.length);
+  });
+
   it.skipIf(!onPostgres)(
     `enqueues exactly one task per tick across three nodes (${onPostgres ? 'running' : POSTGRES_ONLY_MESSAGE})`,
     async () => {
