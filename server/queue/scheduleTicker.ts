@@ -1,8 +1,9 @@
 // Each node's schedule ticker: sleeps until the earliest next_run_at of the active schedules,
 // then takes the due ticks (see takeTick in schedules.ts: the database makes sure one node gets
 // each). Changes reach it by notification (PostgreSQL) or a direct call, and every poll.
-// A tick missed while the whole cluster was down is not replayed one by one: the schedule runs
-// once, for the latest missed tick, and goes on from the next tick after now.
+// A tick a little late (a busy node, a short hiccup: up to CATCH_UP_MS) is still enqueued, each
+// one; ticks missed for longer (the whole cluster was down) are not replayed one by one: the
+// schedule runs once, for the latest missed tick, and goes on from the next tick after now.
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { CHANNELS } from './channels.js';
@@ -12,6 +13,8 @@ import { readDueNames, readNextDue, takeTick, type ScheduleRow } from './schedul
 import type { NewTask } from './types.js';
 
 const MAX_DELAY_MS = 2 ** 31 - 1;
+/** How late a tick may be and still be enqueued for itself rather than folded into the latest. */
+export const CATCH_UP_MS = 10_000;
 /** Schedules taken per look; more due ones are taken on the next. */
 const DUE_BATCH = 50;
 
@@ -99,8 +102,10 @@ export class ScheduleTicker {
     try {
       taken = await takeTick(this.options.database, name, (row) => {
         const rule = { cron: row.cron, timezone: row.timezone };
-        const tick = latestTick(rule, row.next_run_at, now);
-        return { task: this.options.buildTask(row, tick), next: nextTick(rule, now), tick };
+        const late = now.getTime() - row.next_run_at.getTime() > CATCH_UP_MS;
+        const tick = late ? latestTick(rule, row.next_run_at, now) : row.next_run_at;
+        // When catching up, the next tick may be due already: the next look takes it.
+        return { task: this.options.buildTask(row, tick), next: nextTick(rule, tick), tick };
       });
     } catch (error) {
       this.options.logger.error({ err: error, schedule: name }, 'a schedule could not enqueue');
