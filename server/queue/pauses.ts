@@ -6,9 +6,14 @@ import type { Queryable } from '../db/database.js';
 /** The scope of a cluster-wide pause. */
 export const CLUSTER_SCOPE = '*';
 
-/** The claim's filter: no pause covers the task (`queue_tasks` unaliased in the statement). */
-export const NOT_PAUSED = `NOT EXISTS (
-    SELECT 1 FROM queue_pauses p WHERE p.scope IN ('${CLUSTER_SCOPE}', queue_tasks.app_name))`;
+/**
+ * The claim's filter: no pause covers the task. Two uncorrelated sub-queries, each run once per
+ * statement: a correlated NOT EXISTS let the planner, with no statistics on the (mostly empty)
+ * table, sort every pending task instead of walking the claim index (60 ms instead of 0.1 ms a
+ * claim with 20,000 pending).
+ */
+export const NOT_PAUSED = `NOT EXISTS (SELECT 1 FROM queue_pauses WHERE scope = '${CLUSTER_SCOPE}')
+    AND app_name <> ALL (ARRAY(SELECT scope FROM queue_pauses))`;
 
 export interface PauseRow {
   scope: string;
