@@ -11,3 +11,12 @@ export function integerIn(min: number, max: number): (value: string) => number {
     return n;
   };
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** `90s`, `10m`, `2h`, `1d` (or plain seconds), as seconds. */
+export function duration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('It must be a duration like 90s, 10m, 2h or 1d.');
+  return Number(match[1]) * (UNIT_SECONDS[match[2] || 's'] ?? 1);
+}

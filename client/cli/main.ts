@@ -8,7 +8,9 @@ import { registerDemo } from './commands/demo.js';
 import { registerEnqueue } from './commands/enqueue.js';
 import { registerGoldenPaths } from './commands/goldenPaths.js';
 import { registerLogs } from './commands/logs.js';
+import { registerPause } from './commands/pause.js';
 import { registerRetry } from './commands/retry.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerStats } from './commands/stats.js';
 import { registerTask } from './commands/task.js';
 import { registerTasks } from './commands/tasks.js';
@@ -47,6 +49,8 @@ ${EXIT_CODES_HELP}`,
   registerLogs(program);
   registerCancel(program);
   registerRetry(program);
+  registerPause(program);
+  registerSchedule(program);
   registerDemo(program);
   return program;
 }

@@ -9,7 +9,7 @@ import {
   type ScoreSpec,
 } from '../../index.js';
 import { action, type CliContext } from '../action.js';
-import { integerIn } from '../argParsers.js';
+import { duration, integerIn } from '../argParsers.js';
 import { EXIT, exitCodeForStatus, type ExitCode } from '../exitCodes.js';
 import { untilInterrupted } from '../interrupt.js';
 import { CliError } from '../cliError.js';
@@ -21,6 +21,8 @@ interface EnqueueOptions {
   goldenPath?: string;
   priority?: number;
   idempotencyKey?: string;
+  at?: string;
+  in?: number;
   wait?: boolean;
 }
 
@@ -37,6 +39,8 @@ export function registerEnqueue(program: Command): void {
     .option('--golden-path <name>', "golden path to run (default: the server's, deploy-app)")
     .option('--priority <n>', 'higher runs first, -1000..1000 (default: 0)', integerIn(-1000, 1000))
     .option('--idempotency-key <key>', 'the same key returns the same task for 24 hours')
+    .option('--at <time>', 'start it at this RFC 3339 time, e.g. 2026-12-24T18:00:00Z')
+    .option('--in <duration>', 'start it after this long: 90s, 10m, 2h, 1d', duration)
     .option(
       '--wait',
       'follow the task: show its steps and output; exit 0 completed, 1 failed, 2 cancelled',
@@ -65,6 +69,8 @@ async function enqueue(
     goldenPath: options.goldenPath,
     priority: options.priority,
     idempotencyKey: options.idempotencyKey,
+    runAt: options.at,
+    delaySeconds: options.in,
   });
   if (!options.wait) {
     if (ctx.json) ctx.out.line(JSON.stringify(response, null, 2));

@@ -9,12 +9,20 @@ export function registerRetry(program: Command): void {
     .command('retry')
     .description('queue a failed or cancelled task again')
     .argument('<id>', 'the task id')
+    .option(
+      '--from-failed',
+      'start at the first step that failed, in the working directory it left (failed tasks)',
+    )
     .addHelpText('after', '\nWith --json: {"id", "status", "message"}.')
-    .action(action<[string]>(retry));
+    .action(action<[string], RetryOptions>(retry));
 }
 
-async function retry(ctx: CliContext, [id]: [string]): Promise<ExitCode> {
-  const result = await ctx.client.retryTask(id);
+interface RetryOptions {
+  fromFailed?: boolean;
+}
+
+async function retry(ctx: CliContext, [id]: [string], options: RetryOptions): Promise<ExitCode> {
+  const result = await ctx.client.retryTask(id, { from: options.fromFailed ? 'failed' : 'start' });
   if (ctx.json) ctx.out.line(JSON.stringify(result, null, 2));
   else
     ctx.out.line(
