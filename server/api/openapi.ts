@@ -241,7 +241,7 @@ const ROUTES: Route[] = [
     summary: `Enqueue up to ${MAX_BATCH_SPECS} Score specs in one transaction`,
     description:
       'Checks every spec first: one problem anywhere is a 400 naming the index and field of every problem, and nothing is stored. Then stores all of them in one transaction and answers with their tasks in the order of the specs. As JSON, each spec may carry its own golden path, priority and idempotency key (the query gives defaults); as multi-document YAML (`---` between specs) the query applies to all.',
-    access: 'admin',
+    access: 'write',
     params: {
       query: z.object({
         golden_path: goldenPathNameSchema.optional().meta({
