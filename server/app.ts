@@ -25,6 +25,7 @@ import { RetentionJob } from './queue/retention.js';
 import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
 import { getQueueStats } from './services/queueReads.js';
+import { createSchedulingJobs } from './services/schedulingJobs.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { WebhookSender } from './webhooks/webhookSender.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
@@ -91,6 +92,11 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       at: new Date().toISOString(),
     });
 
+  const scheduling = createSchedulingJobs(
+    { database, config, logger },
+    () => services,
+    () => worker.wake(),
+  );
   const worker: QueueWorker = new QueueWorker({
     database,
     nodeId,
@@ -108,6 +114,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           sandbox,
           publish: (event) => events.publish(event),
           onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
+          failedWorkDirs: scheduling.failedWorkDirs,
         },
         signal,
       ),
@@ -164,6 +171,8 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       notifier?.signal();
     },
     stopLocalTask: (taskRowId) => worker.cancelLocal(taskRowId, 'cancel'),
+    announceRunAt: (at) => scheduling.announceRunAt(at),
+    announceSchedulesChanged: () => scheduling.announceSchedulesChanged(),
   };
 
   let ready = false;
@@ -188,6 +197,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   const startQueue = async () => {
     await events.start();
     await worker.start();
+    await scheduling.start();
     retention?.start();
     webhookSender.start();
     logger.info(
@@ -279,6 +289,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           worker.stop(config.shutdownTimeoutMs),
           retention?.stop(),
           webhookSender.stop(),
+          scheduling.stop(),
         ]);
         await events.stop();
         await database.close();

@@ -60,6 +60,11 @@ const envSchema = z.object({
   WORK_DIR: z.string().min(1).optional(),
   /** PATH given to steps. @default the server's PATH */
   STEP_PATH: z.string().min(1).optional(),
+  /**
+   * Hours a failed task's working directory is kept, for a retry from the failed step; 0 removes
+   * it at once. @default 24
+   */
+  FAILED_WORKDIR_HOURS: seconds(24),
   /** Seconds a draining node lets running tasks finish before handing them back. @default 30 */
   SHUTDOWN_TIMEOUT: seconds(30),
   /** Seconds a claimed task stays with its node without a heartbeat. @default 10 */
@@ -156,6 +161,8 @@ export interface Config {
       /** Where `bwrap` is looked for: the server's PATH. */
       searchPath: string;
     };
+    /** How long a failed task's working directory is kept; 0: not at all. */
+    keepFailedWorkDirMs: number;
   };
   /** Folder of the golden-path files; undefined: the shipped goldenpaths/. */
   goldenPathsDir: string | undefined;
@@ -242,6 +249,7 @@ export function loadConfig(
         network: e.STEP_NETWORK === 'on',
         searchPath: e.PATH,
       },
+      keepFailedWorkDirMs: e.FAILED_WORKDIR_HOURS * 3_600_000,
     },
     goldenPathsDir:
       e.GOLDEN_PATHS_DIR === undefined ? undefined : path.resolve(cwd, e.GOLDEN_PATHS_DIR),

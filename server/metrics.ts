@@ -99,7 +99,11 @@ export class QueueMetrics {
           this.set(pick(await readStats()));
         },
       });
-    gauge('queue_size', 'Pending tasks in the whole cluster.', (s) => s.queue_size);
+    gauge(
+      'queue_size',
+      'Pending tasks in the whole cluster that may run now.',
+      (s) => s.queue_size,
+    );
     gauge('queue_active_tasks', 'Running tasks in the whole cluster.', (s) => s.active_tasks);
     gauge('queue_workers', 'Workers of the live nodes of the cluster.', (s) => s.workers);
   }

@@ -5,7 +5,8 @@ import { taskStatusSchema } from './taskStatus.js';
 
 export const DEFAULT_GOLDEN_PATH = 'deploy-app';
 
-export const TASK_SOURCES = ['api', 'trpc'] as const;
+/** `schedule`: enqueued by a stored schedule on one of its ticks. */
+export const TASK_SOURCES = ['api', 'trpc', 'schedule'] as const;
 export const taskSourceSchema = z.enum(TASK_SOURCES);
 export type TaskSource = z.infer<typeof taskSourceSchema>;
 
@@ -28,6 +29,15 @@ export const enqueueSpecInputSchema = z.strictObject({
   idempotencyKey: idempotencyKeySchema.optional(),
   /** Higher runs first; FIFO within a priority. @default 0 */
   priority: prioritySchema.optional(),
+  /** Not started before this RFC 3339 time (a time in the past runs at once). */
+  runAt: z.iso
+    .datetime({
+      offset: true,
+      message: "must be an RFC 3339 time with a zone, e.g. '2026-12-24T18:00:00Z'",
+    })
+    .optional(),
+  /** Not started before this many seconds from now. Not together with `runAt`. */
+  delaySeconds: z.number('must be a number of seconds').min(0, 'must not be negative').optional(),
 });
 export type EnqueueSpecInput = z.infer<typeof enqueueSpecInputSchema>;
 
@@ -122,13 +132,22 @@ export const taskMetadataSchema = z.object({
   user: z.string(),
   /** The role of the token that enqueued the task (absent on tasks older than roles). */
   role: roleSchema.optional(),
+  /** The schedule that enqueued the task, for tasks of a schedule. */
+  schedule: z.string().optional(),
+  /** The tick of that schedule the task is for. */
+  scheduled_for: z.iso.datetime().optional(),
 });
 export type TaskMetadata = z.infer<typeof taskMetadataSchema>;
 
 /** The metadata fields of the wire shape, whatever else a stored row holds. */
 export function pickMetadata(metadata: TaskMetadata): TaskMetadata {
-  const { source, user, role } = metadata;
-  return role === undefined ? { source, user } : { source, user, role };
+  const { source, user, role, schedule, scheduled_for } = metadata;
+  return {
+    source,
+    user,
+    ...(role === undefined ? {} : { role }),
+    ...(schedule === undefined ? {} : { schedule, scheduled_for }),
+  };
 }
 
 export const activeTaskSchema = z.object({

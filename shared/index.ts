@@ -2,6 +2,7 @@
 export * from './api.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './scheduling.js';
 export * from './spec.js';
 export * from './tasks.js';
 export * from './taskStatus.js';

@@ -25,6 +25,8 @@ export const taskSummarySchema = z.object({
   completed_at: timestamp.nullable(),
   error_message: z.string().nullable(),
   metadata: taskMetadataSchema,
+  /** Not started before this time (run later, retry backoff). */
+  run_at: timestamp,
 });
 export type TaskSummary = z.infer<typeof taskSummarySchema>;
 
@@ -57,7 +59,6 @@ export const attemptErrorSchema = z.object({
 export const taskDetailSchema = taskSummarySchema.extend({
   golden_path: z.string(),
   max_attempts: z.int(),
-  run_at: timestamp,
   locked_by: z.string().nullable(),
   lease_expires_at: timestamp.nullable(),
   cancel_requested_at: timestamp.nullable(),
@@ -71,8 +72,12 @@ export type TaskDetail = z.infer<typeof taskDetailSchema>;
 
 export const TASK_LIST_MAX = 200;
 
+/** `scheduled`: pending tasks whose run_at is still ahead (a filter, not a state of its own). */
+export const taskListStatusSchema = z.enum([...taskStatusSchema.options, 'scheduled']);
+export type TaskListStatus = z.infer<typeof taskListStatusSchema>;
+
 export const taskListInputSchema = z.strictObject({
-  status: taskStatusSchema.optional(),
+  status: taskListStatusSchema.optional(),
   app: z.string().min(1).max(63).optional(),
   /** @default 50 */
   limit: z.int().min(1).max(TASK_LIST_MAX).optional(),

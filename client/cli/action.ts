@@ -1,7 +1,6 @@
 // Runs a command's action: resolves the settings, makes the SDK client, and reports any failure
-// (a message on stderr; with --json a JSON object there) with its exit code. Also the parsers of
-// option values, so a bad one is a usage error that names the option.
-import { InvalidArgumentError, type Command } from 'commander';
+// (a message on stderr; with --json a JSON object there) with its exit code.
+import type { Command } from 'commander';
 import { createQueueClient, type QueueClient } from '@innominatus-queue/client';
 import { resolveSettings, type Settings } from './config.js';
 import { describeError, type ErrorContext } from './describeError.js';
@@ -66,16 +65,5 @@ export function action<A extends (string | string[])[], O = Record<string, never
       }
       process.exitCode = report.exitCode;
     }
-  };
-}
-
-/** A whole number written in digits, within [min, max]. */
-export function integerIn(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const trimmed = value.trim();
-    if (!/^-?\d+$/.test(trimmed)) throw new InvalidArgumentError('It must be a whole number.');
-    const n = Number(trimmed);
-    if (n < min || n > max) throw new InvalidArgumentError(`It must be between ${min} and ${max}.`);
-    return n;
   };
 }

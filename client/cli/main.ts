@@ -10,6 +10,8 @@ import { registerDemo } from './commands/demo.js';
 import { registerEnqueue } from './commands/enqueue.js';
 import { registerGoldenPaths } from './commands/goldenPaths.js';
 import { registerLogs } from './commands/logs.js';
+import { registerPause } from './commands/pause.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerStats } from './commands/stats.js';
 import { registerTask } from './commands/task.js';
 import { registerTaskActions } from './commands/taskActions.js';
@@ -65,6 +67,8 @@ ${EXIT_CODES_HELP}`,
   registerTask(program);
   registerLogs(program);
   registerTaskActions(program);
+  registerPause(program);
+  registerSchedule(program);
   registerDemo(program);
   return program;
 }

@@ -33,6 +33,17 @@ export type {
 } from '../../shared/api.js';
 export type { StatsEvent, TaskEvent } from '../../shared/events.js';
 export type {
+  Pause,
+  PauseInput,
+  Pauses,
+  RetryFrom,
+  ScheduleAction,
+  ScheduleDetail,
+  ScheduleInput,
+  ScheduleList,
+  ScheduleSummary,
+} from '../../shared/scheduling.js';
+export type {
   PutWebhookResponse,
   Webhook,
   WebhookAttempt,

@@ -20,6 +20,15 @@ import type {
 } from '../../shared/api.js';
 import type { TaskEvent } from '../../shared/events.js';
 import type {
+  PauseInput,
+  Pauses,
+  RetryFrom,
+  ScheduleAction,
+  ScheduleDetail,
+  ScheduleInput,
+  ScheduleList,
+} from '../../shared/scheduling.js';
+import type {
   TaskAction,
   TaskDetail,
   TaskList,
@@ -66,6 +75,12 @@ export interface SubscriptionHandlers<T> {
   onComplete?: () => void;
 }
 
+export interface PauseAnswer {
+  app_name: string | null;
+  paused: boolean;
+  message: string;
+}
+
 export interface QueueClient {
   enqueueSpec(input: EnqueueSpecInput): Promise<EnqueueResponse>;
   /**
@@ -82,7 +97,19 @@ export interface QueueClient {
   task(taskId: string): Promise<TaskDetail>;
   taskLogs(taskId: string, offset?: number): Promise<TaskLogs>;
   cancelTask(taskId: string): Promise<TaskAction>;
-  retryTask(taskId: string): Promise<TaskAction>;
+  /** `from: 'failed'`: from the first step that failed (failed tasks only). */
+  retryTask(taskId: string, options?: { from?: RetryFrom }): Promise<TaskAction>;
+  /** Stops new claims, cluster-wide or (`app_name`) for one application. Admin only. */
+  pauseQueue(input?: PauseInput): Promise<PauseAnswer>;
+  resumeQueue(input?: PauseInput): Promise<PauseAnswer>;
+  pauses(): Promise<Pauses>;
+  schedules(): Promise<ScheduleList>;
+  schedule(name: string): Promise<ScheduleDetail>;
+  /** Creates or replaces a schedule. */
+  putSchedule(name: string, input: ScheduleInput): Promise<ScheduleDetail>;
+  deleteSchedule(name: string): Promise<ScheduleAction>;
+  pauseSchedule(name: string): Promise<ScheduleAction>;
+  resumeSchedule(name: string): Promise<ScheduleAction>;
   /** The stats now and whenever they change. */
   onStats(handlers: SubscriptionHandlers<QueueStats>): Subscription;
   /** A task's status changes, step starts and ends, and output, until the task ends. */
@@ -232,7 +259,18 @@ export function buildQueueClient(
     taskLogs: (taskId, offset) =>
       call(() => trpc.taskLogs.query(offset === undefined ? { taskId } : { taskId, offset }), true),
     cancelTask: (taskId) => call(() => trpc.cancelTask.mutate({ taskId }), false),
-    retryTask: (taskId) => call(() => trpc.retryTask.mutate({ taskId }), false),
+    retryTask: (taskId, retryOptions = {}) =>
+      call(() => trpc.retryTask.mutate({ taskId, ...retryOptions }), false),
+    // Pausing and resuming are idempotent: safe to send again.
+    pauseQueue: (input = {}) => call(() => trpc.pauseQueue.mutate(input), true),
+    resumeQueue: (input = {}) => call(() => trpc.resumeQueue.mutate(input), true),
+    pauses: () => call(() => trpc.pauses.query(), true),
+    schedules: () => call(() => trpc.schedules.query(), true),
+    schedule: (name) => call(() => trpc.schedule.query({ name }), true),
+    putSchedule: (name, input) => call(() => trpc.putSchedule.mutate({ name, ...input }), true),
+    deleteSchedule: (name) => call(() => trpc.deleteSchedule.mutate({ name }), false),
+    pauseSchedule: (name) => call(() => trpc.pauseSchedule.mutate({ name }), true),
+    resumeSchedule: (name) => call(() => trpc.resumeSchedule.mutate({ name }), true),
     onStats: (handlers) =>
       subscription<QueueStats>(
         (callbacks) => trpc.onStats.subscribe(undefined, callbacks),

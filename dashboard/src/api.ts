@@ -2,6 +2,7 @@
 // ../shared ends up in the bundle).
 import type { ActiveTasks, QueueStats } from '../../shared/api.js';
 import type { ErrorBody } from '../../shared/errors.js';
+import type { Pauses, ScheduleList } from '../../shared/scheduling.js';
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { TaskAction, TaskDetail, TaskList, TaskListInput } from '../../shared/tasks.js';
 
@@ -61,6 +62,10 @@ export const api = {
 
   cancel: (token: string, id: string) =>
     request<TaskAction>('POST', `/api/queue/tasks/${encodeURIComponent(id)}/cancel`, token),
+
+  pauses: (token: string | null) => request<Pauses>('GET', '/api/queue/paused', token),
+
+  schedules: (token: string | null) => request<ScheduleList>('GET', '/api/schedules', token),
 
   retry: (token: string, id: string) =>
     request<TaskAction>('POST', `/api/queue/tasks/${encodeURIComponent(id)}/retry`, token),

@@ -8,6 +8,7 @@ import { api, ApiError } from './api.js';
 import { byId, h } from './dom.js';
 import { openLiveStream, type LiveStream, type StreamState } from './eventStream.js';
 import { createRecentTasksView } from './recentTasks.js';
+import { createSchedulingView } from './scheduling.js';
 import { coalesce } from './schedule.js';
 import { createSession } from './session.js';
 import { createStatsPanel } from './statsPanel.js';
@@ -37,6 +38,12 @@ const recent = createRecentTasksView({
   token: () => session.token(),
   onLoaded: (tasks) => series.seed(tasks, Date.now()),
 });
+const scheduling = createSchedulingView({
+  banner: byId('pauses'),
+  root: byId('scheduled'),
+  count: byId('scheduled-count'),
+  token: () => session.token(),
+});
 const taskView = createTaskView({
   dialog: byId<HTMLDialogElement>('task-view'),
   session,
@@ -57,10 +64,13 @@ async function loadActive(): Promise<void> {
     notify(`Could not load the active tasks: ${(error as Error).message}`, 'error');
   }
 }
-const refreshLists = coalesce(() => Promise.all([loadActive(), recent.refresh()]).then(), {
-  delayMs: 250,
-  maxWaitMs: 1000,
-});
+const refreshLists = coalesce(
+  () => Promise.all([loadActive(), recent.refresh(), scheduling.refresh()]).then(),
+  {
+    delayMs: 250,
+    maxWaitMs: 1000,
+  },
+);
 
 function onTaskEvent(event: TaskEvent): void {
   switch (event.type) {
@@ -177,6 +187,8 @@ session.onChange(() => {
   taskView.sessionChanged();
 });
 window.addEventListener('hashchange', route);
+// Pauses and schedule ticks come with no event of their own: look again every few seconds.
+setInterval(() => void scheduling.refresh(), 5000);
 setInterval(() => {
   const now = Date.now();
   active.tick(now);

@@ -81,7 +81,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     // Off unless CORS_ORIGINS names the browser origins allowed to call the API.
     await app.register(cors, {
       origin: services.config.corsOrigins,
-      methods: ['GET', 'POST'],
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
       allowedHeaders: [
         'authorization',
         'content-type',

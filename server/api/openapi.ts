@@ -29,6 +29,19 @@ import {
 } from '../../shared/api.js';
 import { errorBodySchema } from '../../shared/errors.js';
 import { taskEventSchema } from '../../shared/events.js';
+import {
+  delaySecondsSchema,
+  pauseActionSchema,
+  pauseInputSchema,
+  pausesSchema,
+  retryFromSchema,
+  runAtSchema,
+  scheduleActionSchema,
+  scheduleDetailSchema,
+  scheduleInputSchema,
+  scheduleListSchema,
+  scheduleNameSchema,
+} from '../../shared/scheduling.js';
 import { goldenPathNameSchema, scoreSpecSchema } from '../../shared/spec.js';
 import {
   taskActionSchema,
@@ -85,6 +98,43 @@ interface Route {
 }
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+
+const schedulePath = z.object({
+  name: scheduleNameSchema.meta({ description: 'The schedule name.' }),
+});
+
+const scheduleChangeErrors: Route['errors'] = {
+  '400': 'The name is not a schedule name.',
+  '401': 'No token, or an invalid one.',
+  '403': 'The token is read-only.',
+  '404': 'No such schedule.',
+  '503': 'No database.',
+};
+
+function pauseRoute(verb: 'pause' | 'resume', summary: string): Route[] {
+  return [
+    {
+      method: 'post',
+      path: `/api/queue/${verb}`,
+      operationId: `${verb}Queue`,
+      tag: 'queue',
+      summary,
+      description:
+        verb === 'pause'
+          ? 'No new task starts on any node from the moment this answers (running tasks finish); enqueueing goes on. Stored in the database: a restart keeps it. An empty body pauses the whole cluster.'
+          : 'An empty body lifts the cluster-wide pause; `app_name` lifts that application’s.',
+      access: 'admin',
+      body: { required: false, content: json(pauseInputSchema) },
+      responses: { '200': { description: 'Done.', content: json(pauseActionSchema) } },
+      errors: {
+        '400': 'The body is not valid JSON, or app_name is not an application name.',
+        '401': 'No token, or an invalid one.',
+        '403': 'The token is read-only.',
+        '503': 'No database.',
+      },
+    },
+  ];
+}
 
 const ROUTES: Route[] = [
   {
@@ -147,6 +197,14 @@ const ROUTES: Route[] = [
         priority: prioritySchema.optional().meta({
           description: 'Higher runs first; FIFO within a priority. Default 0.',
         }),
+        run_at: runAtSchema.optional().meta({
+          description:
+            'Run later: not started before this RFC 3339 time (a past time runs at once; at most a year ahead). Not with `delay`.',
+        }),
+        delay: delaySecondsSchema.optional().meta({
+          description:
+            'Run later: not started before this many seconds from now. Not with `run_at`.',
+        }),
       }),
       header: z.object({
         'Idempotency-Key': idempotencyKeySchema.optional().meta({
@@ -198,7 +256,7 @@ const ROUTES: Route[] = [
     summary: `Enqueue up to ${MAX_BATCH_SPECS} Score specs in one transaction`,
     description:
       'Checks every spec first: one problem anywhere is a 400 naming the index and field of every problem, and nothing is stored. Then stores all of them in one transaction and answers with their tasks in the order of the specs. As JSON, each spec may carry its own golden path, priority and idempotency key (the query gives defaults); as multi-document YAML (`---` between specs) the query applies to all.',
-    access: 'admin',
+    access: 'write',
     params: {
       query: z.object({
         golden_path: goldenPathNameSchema.optional().meta({
@@ -360,19 +418,111 @@ const ROUTES: Route[] = [
     tag: 'tasks',
     summary: 'Queue a failed or cancelled task again',
     description:
-      'An `admin` token retries any task; a `developer` token only the tasks its user created.',
+      'An `admin` token retries any task; a `developer` token only the tasks its user created. From the first step by default. With `from=failed` (failed tasks only) from the first step that failed: the earlier steps are not run again, their records stay, and the step runs in the working directory the failed attempt left (kept FAILED_WORKDIR_HOURS).',
     access: 'write',
-    params: { path: taskPath },
+    params: {
+      path: taskPath,
+      query: z.object({
+        from: retryFromSchema.optional().meta({ description: '`start` (default) or `failed`.' }),
+      }),
+    },
     responses: { '200': { description: 'Queued again.', content: json(taskActionSchema) } },
     errors: {
       '400': 'The id is not a task id.',
       '401': 'No token, or an invalid one.',
       '403': 'The token is read-only, or a developer token’s user did not create the task.',
       '404': 'No such task.',
-      '409': 'The task is neither failed nor cancelled.',
+      '409': 'The task is neither failed nor cancelled (with from=failed: not failed).',
       '503': 'No database.',
     },
   },
+  ...pauseRoute('pause', 'Pause claims, cluster-wide or for one application'),
+  ...pauseRoute('resume', 'Resume claims after a pause'),
+  {
+    method: 'get',
+    path: '/api/queue/paused',
+    operationId: 'listPauses',
+    tag: 'queue',
+    summary: 'What is paused',
+    access: 'read',
+    responses: { '200': { description: 'The pauses.', content: json(pausesSchema) } },
+    errors: { '401': 'A token is needed, or the one sent is invalid.', '503': 'No database.' },
+  },
+  {
+    method: 'get',
+    path: '/api/schedules',
+    operationId: 'listSchedules',
+    tag: 'schedules',
+    summary: 'The stored schedules',
+    access: 'read',
+    responses: { '200': { description: 'Every schedule.', content: json(scheduleListSchema) } },
+    errors: { '401': 'A token is needed, or the one sent is invalid.', '503': 'No database.' },
+  },
+  {
+    method: 'get',
+    path: '/api/schedules/{name}',
+    operationId: 'getSchedule',
+    tag: 'schedules',
+    summary: 'One schedule, with its next runs and latest tasks',
+    description: 'Needs a token even when reads are open: the spec can hold secrets.',
+    access: 'token',
+    params: { path: schedulePath },
+    responses: { '200': { description: 'The schedule.', content: json(scheduleDetailSchema) } },
+    errors: {
+      '400': 'The name is not a schedule name.',
+      '401': 'No token, or an invalid one.',
+      '404': 'No such schedule.',
+      '503': 'No database.',
+    },
+  },
+  {
+    method: 'put',
+    path: '/api/schedules/{name}',
+    operationId: 'putSchedule',
+    tag: 'schedules',
+    summary: 'Create or replace a schedule',
+    description:
+      'Enqueues `spec` on every tick of `cron` (5 fields, or 6 with seconds first) read in `timezone` (default UTC); exactly one task per tick across the cluster. The spec may be a JSON object or a YAML string. Tasks carry `metadata.schedule`.',
+    access: 'admin',
+    params: { path: schedulePath },
+    body: { required: true, content: json(scheduleInputSchema) },
+    responses: {
+      '201': { description: 'Created.', content: json(scheduleDetailSchema) },
+      '200': { description: 'Replaced.', content: json(scheduleDetailSchema) },
+    },
+    errors: {
+      '400': 'An invalid field (cron, timezone, spec…), named in `details`.',
+      '401': 'No token, or an invalid one.',
+      '403': 'The token is read-only.',
+      '404': 'Unknown golden path.',
+      '503': 'No database.',
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/schedules/{name}',
+    operationId: 'deleteSchedule',
+    tag: 'schedules',
+    summary: 'Remove a schedule (its tasks stay)',
+    access: 'admin',
+    params: { path: schedulePath },
+    responses: { '200': { description: 'Removed.', content: json(scheduleActionSchema) } },
+    errors: scheduleChangeErrors,
+  },
+  ...(['pause', 'resume'] as const).map((verb): Route => ({
+    method: 'post',
+    path: `/api/schedules/{name}/${verb}`,
+    operationId: `${verb}Schedule`,
+    tag: 'schedules',
+    summary:
+      verb === 'pause'
+        ? 'Stop a schedule from enqueueing'
+        : 'Let a paused schedule enqueue again, from its next tick',
+    access: 'admin',
+    params: { path: schedulePath },
+    responses: { '200': { description: 'Done.', content: json(scheduleActionSchema) } },
+    errors: scheduleChangeErrors,
+  })),
   {
     method: 'get',
     path: '/api/queue/events',
@@ -582,6 +732,7 @@ function buildDocument() {
       { name: 'specs', description: 'Enqueue Score specs; the golden paths they may run.' },
       { name: 'queue', description: 'The queue as a whole.' },
       { name: 'tasks', description: 'Single tasks: detail, logs, cancel, retry.' },
+      { name: 'schedules', description: 'Specs enqueued on a cron expression.' },
       { name: 'events', description: 'Live updates.' },
       { name: 'webhooks', description: 'Task status changes POSTed to your URLs, signed.' },
       { name: 'health', description: 'Probes, metrics and this document.' },
@@ -610,6 +761,9 @@ function buildDocument() {
         TaskLogs: taskLogsSchema,
         TaskAction: taskActionSchema,
         TaskEvent: taskEventSchema,
+        Pauses: pausesSchema,
+        ScheduleList: scheduleListSchema,
+        ScheduleDetail: scheduleDetailSchema,
         Health: healthSchema,
         Liveness: livenessSchema,
         Readiness: readinessSchema,

@@ -9,8 +9,8 @@ import {
   type Liveness,
   type Readiness,
 } from '../../shared/api.js';
-import { describeZodError, summarizeProblems } from '../../shared/errors.js';
 import { goldenPathNameSchema } from '../../shared/spec.js';
+import { delaySecondsSchema, retryFromSchema, runAtSchema } from '../../shared/scheduling.js';
 import { taskIdSchema, taskListInputSchema } from '../../shared/tasks.js';
 import { badRequest } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
@@ -21,6 +21,7 @@ import { listGoldenPaths } from '../services/goldenPathList.js';
 import { enqueueSpecs } from '../services/enqueueSpecs.js';
 import { streamAllTaskEvents, streamStats, streamTaskEvents } from '../services/liveEvents.js';
 import { checkHealth, getActiveTasks, getQueueStats } from '../services/queueReads.js';
+import { resolveRunAt } from '../services/runLater.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import type { Authenticator } from './auth.js';
 import {
@@ -31,6 +32,8 @@ import {
 } from './authorize.js';
 import { parseJsonBatch, parseYamlBatch } from './batchBody.js';
 import { openApiJson } from './openapi.js';
+import { parse, single, wholeNumber, type Query } from './queryParams.js';
+import { schedulingRoutes } from './schedulingRoutes.js';
 import { sendEventStream } from './sseStream.js';
 import { decodeBody, JSON_TYPES, parseSpecText, SPEC_TYPES, validateSpec } from './specBody.js';
 
@@ -40,8 +43,6 @@ export interface RestAdapterOptions {
   /** False while the node starts or drains: /ready answers 503. */
   isReady: () => boolean;
 }
-
-type Query = Record<string, string | string[] | undefined>;
 
 export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): void {
   const { services, authenticator } = options;
@@ -81,6 +82,13 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     const format = JSON_TYPES.some((t) => contentType.startsWith(t)) ? 'json' : 'yaml';
     const spec = validateSpec(parseSpecText(decodeBody(request.body), format));
     const priority = single(query.priority, 'priority');
+    const delay = single(query.delay, 'delay');
+    const runAtText = single(query.run_at, 'run_at');
+    const runAt = resolveRunAt({
+      runAt: runAtText === undefined ? undefined : parse(runAtSchema, runAtText, 'run_at'),
+      delaySeconds: delay === undefined ? undefined : parse(delayParam, delay, 'delay'),
+      names: { runAt: 'run_at', delay: 'delay' },
+    });
     const idempotencyKey = single(request.headers['idempotency-key'], 'Idempotency-Key');
     const result = await enqueueSpec(services, {
       spec,
@@ -93,6 +101,7 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
         priority === undefined
           ? undefined
           : parse(prioritySchema, wholeNumber(priority), 'priority'),
+      runAt,
       principal,
       source: 'api',
     });
@@ -186,9 +195,18 @@ export function restAdapter(app: FastifyInstance, options: RestAdapterOptions): 
     cancelTask(services, taskId(request), authorizeWrite(auth(request))),
   );
 
-  app.post('/api/queue/tasks/:id/retry', async (request) =>
-    retryTask(services, taskId(request), authorizeWrite(auth(request))),
-  );
+  // ?from=failed: from the first step that failed, in the working directory it left.
+  app.post('/api/queue/tasks/:id/retry', async (request) => {
+    const from = single((request.query as Query).from, 'from');
+    return retryTask(
+      services,
+      taskId(request),
+      authorizeWrite(auth(request)),
+      from === undefined ? undefined : parse(retryFromSchema, from, 'from'),
+    );
+  });
+
+  schedulingRoutes(app, { services, auth });
 
   const webhookName = (request: FastifyRequest) =>
     parse(webhookNameSchema, (request.params as { name: string }).name, 'webhook name');
@@ -252,23 +270,9 @@ function parseJsonBody(text: string): unknown {
 }
 
 const taskListOffset = z.int('must be a whole number').min(0, 'must not be negative');
-
-/** Decimal digits (and a sign) only: `''`, `0x10` or `1e2` stay strings, which the schema refuses. */
-function wholeNumber(value: string): number | string {
-  return /^-?\d{1,15}$/.test(value) ? Number(value) : value;
-}
-
-function single(value: string | string[] | undefined, name: string): string | undefined {
-  if (Array.isArray(value)) throw badRequest(`Give ${name} once, not ${value.length} times.`);
-  return value;
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const problems = describeZodError(parsed.error).map((p) => ({
-    path: p.path === '(root)' ? name : p.path,
-    message: p.message,
-  }));
-  throw badRequest(`Invalid ${name}: ${summarizeProblems(problems)}`, problems);
-}
+/** `?delay=` in seconds, decimals allowed. */
+const delayParam = z
+  .string()
+  .regex(/^\d{1,12}(\.\d{1,6})?$/, 'must be a number of seconds')
+  .transform(Number)
+  .pipe(delaySecondsSchema);

@@ -12,6 +12,17 @@ import {
   queueStatsSchema,
 } from '../../shared/api.js';
 import {
+  pauseActionSchema,
+  pauseInputSchema,
+  pausesSchema,
+  retryFromSchema,
+  scheduleActionSchema,
+  scheduleDetailSchema,
+  scheduleInputSchema,
+  scheduleListSchema,
+  scheduleNameSchema,
+} from '../../shared/scheduling.js';
+import {
   taskActionSchema,
   taskDetailSchema,
   taskIdSchema,
@@ -33,7 +44,16 @@ import { deleteWebhook, getWebhook, listWebhooks, putWebhook } from '../services
 import { listGoldenPaths } from '../services/goldenPathList.js';
 import { enqueueSpecs } from '../services/enqueueSpecs.js';
 import { streamStats, streamTaskEvents } from '../services/liveEvents.js';
+import { listPauses, pauseQueue, resumeQueue } from '../services/queueControl.js';
 import { getActiveTasks, getQueueStats } from '../services/queueReads.js';
+import { resolveRunAt } from '../services/runLater.js';
+import {
+  getSchedule,
+  listSchedules,
+  pauseSchedule,
+  putSchedule,
+  removeSchedule,
+} from '../services/schedules.js';
 import { cancelTask, getTask, getTaskLogs, listTasks, retryTask } from '../services/taskActions.js';
 import { checkSpecShape } from './specBody.js';
 import {
@@ -68,6 +88,7 @@ const batchShapeGuard = middleware(async ({ getRawInput, next }) => {
 });
 
 const taskInput = z.strictObject({ taskId: taskIdSchema });
+const scheduleInput = z.strictObject({ name: scheduleNameSchema });
 
 export const appRouter = router({
   enqueueSpec: writeProcedure
@@ -80,6 +101,7 @@ export const appRouter = router({
         goldenPath: input.goldenPath,
         idempotencyKey: input.idempotencyKey,
         priority: input.priority,
+        runAt: resolveRunAt(input),
         principal: ctx.principal,
         source: ctx.source,
       });
@@ -125,9 +147,9 @@ export const appRouter = router({
     .output(taskActionSchema)
     .mutation(({ ctx, input }) => cancelTask(ctx.services, input.taskId, ctx.principal)),
   retryTask: writeProcedure
-    .input(taskInput)
+    .input(taskInput.extend({ from: retryFromSchema.optional() }))
     .output(taskActionSchema)
-    .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal)),
+    .mutation(({ ctx, input }) => retryTask(ctx.services, input.taskId, ctx.principal, input.from)),
   /** Webhooks (admin only: their URLs can carry credentials). */
   webhooks: adminProcedure.output(webhookListSchema).query(({ ctx }) => listWebhooks(ctx.services)),
   webhook: adminProcedure
@@ -144,6 +166,43 @@ export const appRouter = router({
     .input(z.strictObject({ name: webhookNameSchema }))
     .output(deleteWebhookResponseSchema)
     .mutation(({ ctx, input }) => deleteWebhook(ctx.services, input.name)),
+  pauseQueue: adminProcedure
+    .input(pauseInputSchema.optional())
+    .output(pauseActionSchema)
+    .mutation(({ ctx, input }) => pauseQueue(ctx.services, input ?? {}, ctx.principal)),
+  resumeQueue: adminProcedure
+    .input(pauseInputSchema.optional())
+    .output(pauseActionSchema)
+    .mutation(({ ctx, input }) => resumeQueue(ctx.services, input ?? {}, ctx.principal)),
+  pauses: readProcedure.output(pausesSchema).query(({ ctx }) => listPauses(ctx.services)),
+  schedules: readProcedure
+    .output(scheduleListSchema)
+    .query(({ ctx }) => listSchedules(ctx.services)),
+  /** Holds the spec, which may carry secrets: a token is needed. */
+  schedule: authedReadProcedure
+    .input(scheduleInput)
+    .output(scheduleDetailSchema)
+    .query(({ ctx, input }) => getSchedule(ctx.services, input.name)),
+  putSchedule: adminProcedure
+    .use(specShapeGuard)
+    .input(scheduleInputSchema.extend({ name: scheduleNameSchema }))
+    .output(scheduleDetailSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { name, ...schedule } = input;
+      return (await putSchedule(ctx.services, name, schedule, ctx.principal)).schedule;
+    }),
+  deleteSchedule: adminProcedure
+    .input(scheduleInput)
+    .output(scheduleActionSchema)
+    .mutation(({ ctx, input }) => removeSchedule(ctx.services, input.name, ctx.principal)),
+  pauseSchedule: adminProcedure
+    .input(scheduleInput)
+    .output(scheduleActionSchema)
+    .mutation(({ ctx, input }) => pauseSchedule(ctx.services, input.name, true, ctx.principal)),
+  resumeSchedule: adminProcedure
+    .input(scheduleInput)
+    .output(scheduleActionSchema)
+    .mutation(({ ctx, input }) => pauseSchedule(ctx.services, input.name, false, ctx.principal)),
   /** The stats whenever they change (at most a few times a second), starting with the current. */
   onStats: readProcedure.subscription(({ ctx, signal }) => streamStats(ctx.services, signal)),
   /** A task's status changes, step starts and ends, and output as it is produced. */

@@ -67,6 +67,11 @@ export const queueTasks = pgTable(
     leaseExpiresAt: timestamptz('lease_expires_at'),
     cancelRequestedAt: timestamptz('cancel_requested_at'),
     idempotencyKey: text('idempotency_key'),
+    /**
+     * Set by a retry `from=failed`: the step the next attempt starts at (the earlier steps are
+     * not run again). The claim that takes the task clears it.
+     */
+    resumeFrom: integer('resume_from'),
   },
   (t) => [
     check('queue_tasks_status_check', sql`${t.status} in (${statusList})`),
@@ -91,6 +96,14 @@ export const queueTasks = pgTable(
     index('queue_tasks_finished_idx')
       .on(t.completedAt)
       .where(sql`${t.completedAt} is not null`),
+    // Tasks waiting for their run_at (run later, retry backoff): the next wake-up, queue_size.
+    index('queue_tasks_run_at_idx')
+      .on(t.runAt)
+      .where(sql`${t.status} = 'pending'`),
+    // A schedule's latest tasks.
+    index('queue_tasks_schedule_idx')
+      .on(sql`(${t.metadata}->>'schedule')`, t.id.desc())
+      .where(sql`${t.metadata} ? 'schedule'`),
     uniqueIndex('queue_tasks_idempotency_idx')
       .on(t.createdBy, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
@@ -238,3 +251,42 @@ export const queueEventSpill = pgTable('queue_event_spill', {
   payload: text('payload').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
+
+/**
+ * What is paused: `*` for the whole cluster, else an application name. No claim takes a task
+ * that a row here covers; enqueueing goes on.
+ */
+export const queuePauses = pgTable('queue_pauses', {
+  scope: text('scope').primaryKey(),
+  pausedBy: text('paused_by').notNull(),
+  pausedAt: timestamptz('paused_at').notNull().defaultNow(),
+});
+
+/**
+ * Specs enqueued on a cron expression. A node that finds a schedule due moves `next_run_at` on
+ * with one conditional UPDATE and inserts the task in the same transaction: exactly one task per
+ * tick whatever the number of nodes.
+ */
+export const queueSchedules = pgTable(
+  'queue_schedules',
+  {
+    name: text('name').primaryKey(),
+    cron: text('cron').notNull(),
+    timezone: text('timezone').notNull().default('UTC'),
+    spec: jsonb('spec').notNull(),
+    goldenPath: text('golden_path').notNull(),
+    priority: integer('priority').notNull().default(0),
+    paused: boolean('paused').notNull().default(false),
+    /** The next tick not yet enqueued. */
+    nextRunAt: timestamptz('next_run_at').notNull(),
+    lastRunAt: timestamptz('last_run_at'),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('queue_schedules_due_idx')
+      .on(t.nextRunAt)
+      .where(sql`NOT ${t.paused}`),
+  ],
+);

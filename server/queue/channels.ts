@@ -7,6 +7,10 @@ export const CHANNELS = {
   newTask: 'queue_task_new',
   /** Payload: the task's row id. The node running it stops it. */
   cancelTask: 'queue_task_cancel',
+  /** Payload: a run_at in Unix milliseconds. Nodes with workers set a timer for it. */
+  runLater: 'queue_task_run_later',
+  /** A schedule was stored, changed or removed: tickers look at the next due time again. */
+  schedulesChanged: 'queue_schedules_changed',
 } as const;
 
 export function notify(db: Queryable, channel: string, payload = ''): Promise<unknown> {

@@ -2,23 +2,25 @@
 // priority. SKIP LOCKED lets many nodes claim at once without waiting on each other's rows.
 // With a per-application limit, no application gets more than `appLimit` tasks running across
 // the cluster: then claims take turns under an advisory lock, so the count they check is exact.
+// Paused applications (queue_pauses) are skipped; a claim hands over and clears `resume_from`.
 import type { WorkflowStep } from '../../shared/spec.js';
 import { ADVISORY_LOCKS, type Database } from '../db/database.js';
+import { NOT_PAUSED } from './pauses.js';
 import type { ClaimedTask } from './types.js';
 
 const CLAIMED = `
 UPDATE queue_tasks t
 SET status = 'running', started_at = now(), attempts = t.attempts + 1, locked_by = $1,
-    lease_expires_at = now() + $3 * interval '1 millisecond'
+    lease_expires_at = now() + $3 * interval '1 millisecond', resume_from = NULL
 FROM next
 WHERE t.id = next.id
 RETURNING t.id, t.task_id, t.app_name, t.workflow_name, t.steps, t.attempts, t.enqueued_at,
-          t.started_at`;
+          t.started_at, next.resume_from`;
 
 const CLAIM = `
 WITH next AS (
-  SELECT id FROM queue_tasks
-  WHERE status = 'pending' AND run_at <= now()
+  SELECT id, resume_from FROM queue_tasks
+  WHERE status = 'pending' AND run_at <= now() AND ${NOT_PAUSED}
   ORDER BY priority DESC NULLS LAST, id
   LIMIT $2
   FOR UPDATE SKIP LOCKED
@@ -30,7 +32,8 @@ const CLAIM_FAIR = `
 WITH running AS (
   SELECT app_name, count(*) AS n FROM queue_tasks WHERE status = 'running' GROUP BY app_name
 ), apps AS (
-  SELECT DISTINCT app_name FROM queue_tasks WHERE status = 'pending' AND run_at <= now()
+  SELECT DISTINCT app_name FROM queue_tasks
+  WHERE status = 'pending' AND run_at <= now() AND ${NOT_PAUSED}
 ), room AS (
   SELECT a.app_name, $4 - coalesce(r.n, 0) AS room
   FROM apps a LEFT JOIN running r ON r.app_name = a.app_name
@@ -44,7 +47,7 @@ WITH running AS (
     LIMIT least(room.room, $2)
   ) o
 ), next AS (
-  SELECT id FROM queue_tasks
+  SELECT id, resume_from FROM queue_tasks
   WHERE id IN (SELECT id FROM offers ORDER BY priority DESC, id LIMIT $2) AND status = 'pending'
   ORDER BY priority DESC NULLS LAST, id
   FOR UPDATE SKIP LOCKED
@@ -59,6 +62,7 @@ interface Row {
   attempts: number;
   enqueued_at: Date;
   started_at: Date;
+  resume_from: number | null;
 }
 
 export interface ClaimOptions {
@@ -93,5 +97,6 @@ export async function claimTasks(db: Database, options: ClaimOptions): Promise<C
       attempt: row.attempts,
       enqueuedAt: row.enqueued_at,
       startedAt: row.started_at,
+      resumeFrom: row.resume_from,
     }));
 }

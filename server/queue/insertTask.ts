@@ -15,9 +15,9 @@ export interface InsertedTask {
 const INSERT = `
 WITH n AS (SELECT nextval('queue_tasks_id_seq') AS id)
 INSERT INTO queue_tasks (id, task_id, app_name, workflow_name, golden_path, spec, steps, metadata,
-                         created_by, priority, max_attempts, idempotency_key)
+                         created_by, priority, max_attempts, idempotency_key, run_at)
 SELECT n.id, 'task-' || $1::text || '-' || n.id, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb,
-       $8, $9, $10, $11
+       $8, $9, $10, $11, coalesce($12::timestamptz, now())
 FROM n
 ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING task_id, app_name, golden_path`;
@@ -53,6 +53,7 @@ export async function insertTask(db: Queryable, task: NewTask): Promise<Inserted
     task.priority,
     task.maxAttempts,
     task.idempotencyKey ?? null,
+    task.runAt ?? null,
   ]);
   const inserted = rows[0];
   if (inserted) return toInserted(inserted, true);

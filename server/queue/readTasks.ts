@@ -51,7 +51,7 @@ interface StepRow {
 }
 
 const SUMMARY_COLUMNS = `task_id, app_name, workflow_name, status, priority, attempts, enqueued_at,
-  started_at, completed_at, error_message, metadata`;
+  started_at, completed_at, error_message, metadata, run_at`;
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -69,6 +69,7 @@ function toSummary(
     | 'completed_at'
     | 'error_message'
     | 'metadata'
+    | 'run_at'
   >,
 ): TaskSummary {
   return {
@@ -83,6 +84,7 @@ function toSummary(
     completed_at: iso(row.completed_at),
     error_message: row.error_message,
     metadata: pickMetadata(row.metadata),
+    run_at: row.run_at.toISOString(),
   };
 }
 
@@ -105,7 +107,6 @@ export async function readTask(db: Queryable, taskId: string): Promise<TaskDetai
     ...toSummary(row),
     golden_path: row.golden_path,
     max_attempts: row.max_attempts,
-    run_at: row.run_at.toISOString(),
     locked_by: row.locked_by,
     lease_expires_at: iso(row.lease_expires_at),
     cancel_requested_at: iso(row.cancel_requested_at),
@@ -156,16 +157,32 @@ export async function readTask(db: Queryable, taskId: string): Promise<TaskDetai
   };
 }
 
-export async function listTasks(db: Queryable, input: TaskListInput): Promise<TaskList> {
+export async function listTasks(
+  db: Queryable,
+  input: TaskListInput,
+  /** Only the tasks of this schedule. */
+  of: { schedule?: string } = {},
+): Promise<TaskList> {
   const limit = input.limit ?? 50;
+  // `scheduled` is a filter over pending tasks, not a state of the table.
+  const scheduled = input.status === 'scheduled';
   const rows = await db.query<TaskRow>(
     `SELECT id, ${SUMMARY_COLUMNS} FROM queue_tasks
      WHERE ($1::text IS NULL OR status = $1)
+       AND (NOT $5::boolean OR run_at > now())
+       AND ($6::text IS NULL OR metadata->>'schedule' = $6)
        AND ($2::text IS NULL OR app_name = $2)
        AND ($3::bigint IS NULL OR id < $3)
      ORDER BY id DESC
      LIMIT $4`,
-    [input.status ?? null, input.app ?? null, input.cursor ?? null, limit + 1],
+    [
+      scheduled ? 'pending' : (input.status ?? null),
+      input.app ?? null,
+      input.cursor ?? null,
+      limit + 1,
+      scheduled,
+      of.schedule ?? null,
+    ],
   );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

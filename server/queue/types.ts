@@ -27,6 +27,8 @@ export interface NewTask {
   priority: number;
   maxAttempts: number;
   idempotencyKey?: string | undefined;
+  /** Not claimed before this time (run later). @default now */
+  runAt?: Date | undefined;
 }
 
 /** What a node knows of a task it has claimed. */
@@ -39,6 +41,8 @@ export interface ClaimedTask {
   attempt: number;
   enqueuedAt: Date;
   startedAt: Date;
+  /** Set when a retry `from=failed` asked this attempt to start at that step. */
+  resumeFrom?: number | null | undefined;
 }
 
 /** How one attempt ended, as the worker reports it. */

@@ -37,6 +37,10 @@ export interface QueueServices {
   shutdown: AbortSignal;
   /** Tells the workers (this node's, and on PostgreSQL every node's) that a task is waiting. */
   announceNewTask(): void;
+  /** Tells the nodes with workers to wake at `at` for a task enqueued to run then. */
+  announceRunAt(at: Date): void;
+  /** Tells every node's schedule ticker that the schedules changed. */
+  announceSchedulesChanged(): void;
   /** Stops a task if this node runs it; true if it did. */
   stopLocalTask(taskRowId: number): boolean;
 }

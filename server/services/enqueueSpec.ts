@@ -1,10 +1,11 @@
 // Enqueue a Score spec: pick its workflow (its own, or the golden path's), store the task, wake
-// the workers. The answer is sent only once the task is committed.
+// the workers (or set their timers, for a task that runs later). The answer is sent only once the
+// task is committed.
 import { TRPCError } from '@trpc/server';
 import { DEFAULT_GOLDEN_PATH, type EnqueueResponse, type TaskSource } from '../../shared/api.js';
 import { goldenPathNameSchema, type ScoreSpec } from '../../shared/spec.js';
 import { badRequest, toTRPCError } from '../errors.js';
-import { insertTask, type InsertedTask } from '../queue/insertTask.js';
+import { insertTask } from '../queue/insertTask.js';
 import type { NewTask } from '../queue/types.js';
 import type { GoldenPath } from '../workflow/goldenPaths.js';
 import type { Principal, QueueServices } from './context.js';
@@ -16,6 +17,8 @@ export interface EnqueueRequest {
   source: TaskSource;
   idempotencyKey?: string | undefined;
   priority?: number | undefined;
+  /** Not started before this time (run later). */
+  runAt?: Date | undefined;
 }
 
 export interface EnqueueResult {
@@ -36,36 +39,19 @@ export async function enqueueSpec(
     });
   }
   services.enqueueLimiter.take(principal.tokenId, principal.user);
-  const goldenPathName = request.goldenPath ?? DEFAULT_GOLDEN_PATH;
-  if (!goldenPathNameSchema.safeParse(goldenPathName).success) {
-    throw badRequest(
-      `Invalid golden path name '${goldenPathName}': it must be a plain identifier (lower-case letters, digits, '-' and '_').`,
-      [{ path: 'golden_path', message: 'must be a plain identifier' }],
-    );
-  }
-  const goldenPath = services.goldenPaths.get(goldenPathName);
-  if (!goldenPath) {
-    throw new TRPCError({
-      code: 'NOT_FOUND',
-      message: `Unknown golden path '${goldenPathName}'; available: ${[...services.goldenPaths.keys()].join(', ')}`,
-    });
-  }
+  const goldenPath = findGoldenPath(services, request.goldenPath);
   let inserted;
   try {
     const task = newTask(services, request, goldenPath);
-    // Keyed enqueues go alone (they look for an earlier task); the rest share statements.
+    // Keyed and later enqueues go alone (the shared statement has neither); the rest share.
     inserted =
-      task.idempotencyKey === undefined
+      task.idempotencyKey === undefined && task.runAt === undefined
         ? await services.inserter.insert(task)
         : await insertTask(services.database, task);
   } catch (error) {
     throw toTRPCError(error);
   }
-  if (inserted.created) {
-    services.announceNewTask();
-    services.metrics.taskEnqueued(request.source);
-    publishPending(services, inserted, new Date().toISOString());
-  }
+  if (inserted.created) announceEnqueued(services, inserted, request.source, request.runAt);
   return {
     created: inserted.created,
     response: {
@@ -77,20 +63,61 @@ export async function enqueueSpec(
   };
 }
 
+/** The golden path of that name (the default one when none is given), or a 400/404. */
+export function findGoldenPath(
+  services: Pick<QueueServices, 'goldenPaths'>,
+  name = DEFAULT_GOLDEN_PATH,
+): GoldenPath {
+  if (!goldenPathNameSchema.safeParse(name).success) {
+    throw badRequest(
+      `Invalid golden path name '${name}': it must be a plain identifier (lower-case letters, digits, '-' and '_').`,
+      [{ path: 'golden_path', message: 'must be a plain identifier' }],
+    );
+  }
+  const goldenPath = services.goldenPaths.get(name);
+  if (!goldenPath) {
+    throw new TRPCError({
+      code: 'NOT_FOUND',
+      message: `Unknown golden path '${name}'; available: ${[...services.goldenPaths.keys()].join(', ')}`,
+    });
+  }
+  return goldenPath;
+}
+
+/** The parts of a new task that come from its spec and golden path. */
+export function resolveWorkflow(
+  services: Pick<QueueServices, 'goldenPaths' | 'config'>,
+  spec: ScoreSpec,
+  goldenPathName?: string,
+): Pick<NewTask, 'appName' | 'goldenPath' | 'workflowName' | 'spec' | 'steps' | 'maxAttempts'> {
+  return workflowOf(services, spec, findGoldenPath(services, goldenPathName));
+}
+
+function workflowOf(
+  services: Pick<QueueServices, 'config'>,
+  spec: ScoreSpec,
+  goldenPath: GoldenPath,
+): Pick<NewTask, 'appName' | 'goldenPath' | 'workflowName' | 'spec' | 'steps' | 'maxAttempts'> {
+  const workflow = spec.workflow ?? goldenPath.workflow;
+  const retries = workflow.retries ?? services.config.queue.defaultRetries;
+  return {
+    appName: spec.metadata.name,
+    goldenPath: goldenPath.name,
+    workflowName: `golden-path-${goldenPath.name}`,
+    spec,
+    steps: workflow.steps,
+    maxAttempts: 1 + retries,
+  };
+}
+
 /** The row a spec becomes: its own workflow, or the golden path's. */
 export function newTask(
-  services: QueueServices,
+  services: Pick<QueueServices, 'config'>,
   request: Omit<EnqueueRequest, 'goldenPath'>,
   goldenPath: GoldenPath,
 ): NewTask {
-  const workflow = request.spec.workflow ?? goldenPath.workflow;
-  const retries = workflow.retries ?? services.config.queue.defaultRetries;
   return {
-    appName: request.spec.metadata.name,
-    goldenPath: goldenPath.name,
-    workflowName: `golden-path-${goldenPath.name}`,
-    spec: request.spec,
-    steps: workflow.steps,
+    ...workflowOf(services, request.spec, goldenPath),
     metadata: {
       source: request.source,
       user: request.principal.user,
@@ -98,13 +125,30 @@ export function newTask(
     },
     createdBy: request.principal.user,
     priority: request.priority ?? 0,
-    maxAttempts: 1 + retries,
     idempotencyKey: request.idempotencyKey,
+    runAt: request.runAt,
   };
 }
 
+/** Wakes the workers (or sets their timers, for a later task) and tells live subscribers. */
+export function announceEnqueued(
+  services: QueueServices,
+  inserted: { taskId: string; appName: string },
+  source: TaskSource,
+  runAt: Date | undefined,
+): void {
+  if (runAt && runAt.getTime() > Date.now()) services.announceRunAt(runAt);
+  else services.announceNewTask();
+  services.metrics.taskEnqueued(source);
+  publishPending(services, inserted, new Date().toISOString());
+}
+
 /** Tells live subscribers a task is waiting. */
-export function publishPending(services: QueueServices, task: InsertedTask, at: string): void {
+export function publishPending(
+  services: QueueServices,
+  task: { taskId: string; appName: string },
+  at: string,
+): void {
   services.events.publish({
     type: 'task.status',
     task_id: task.taskId,

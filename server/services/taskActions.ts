@@ -8,6 +8,7 @@ import type {
   TaskListInput,
   TaskLogs,
 } from '../../shared/tasks.js';
+import type { RetryFrom } from '../../shared/scheduling.js';
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import { toTRPCError } from '../errors.js';
 import { CHANNELS, notify } from '../queue/channels.js';
@@ -18,6 +19,7 @@ import {
   readTaskLog,
   readTaskOwner,
 } from '../queue/readTasks.js';
+import { resumeFailedTask, type ResumeResult } from '../queue/resumeTask.js';
 import type { Principal, QueueServices } from './context.js';
 
 /** How long a cancel waits for the node running the task to confirm it stopped. */
@@ -119,28 +121,52 @@ export function cancelTask(
   });
 }
 
+/**
+ * Queues a failed or cancelled task again: from its first step, or (`from: 'failed'`, failed
+ * tasks only) from the first step its latest attempt did not complete, in the working directory
+ * that attempt left.
+ */
 export function retryTask(
   services: QueueServices,
   taskId: string,
   principal: Principal,
+  from: RetryFrom = 'start',
 ): Promise<TaskAction> {
   return guarded(async () => {
     await checkOwner(services, taskId, principal, 'retry');
-    const result = await retryTaskRow(services.database, taskId);
+    const result: ResumeResult =
+      from === 'failed'
+        ? await resumeFailedTask(services.database, taskId)
+        : await retryTaskRow(services.database, taskId);
     switch (result.kind) {
       case 'not-found':
         throw notFound(taskId);
       case 'not-retryable':
         throw new TRPCError({
           code: 'CONFLICT',
-          message: `Task ${taskId} is ${result.status}; only failed or cancelled tasks can be retried.`,
+          message:
+            from === 'failed'
+              ? `Task ${taskId} is ${result.status}; only failed tasks can be retried from the failed step.`
+              : `Task ${taskId} is ${result.status}; only failed or cancelled tasks can be retried.`,
         });
-      case 'retried':
-        services.logger.info({ taskId, user: principal.user }, 'task queued again by a retry');
+      case 'retried': {
+        const fromStep = result.fromStep;
+        services.logger.info(
+          { taskId, user: principal.user, from, fromStep },
+          'task queued again by a retry',
+        );
         services.metrics.taskRetriedByHand();
         services.announceNewTask();
         publishStatus(services, taskId, 'pending', null);
-        return { id: taskId, status: 'pending', message: `Task ${taskId} queued again.` };
+        return {
+          id: taskId,
+          status: 'pending',
+          message:
+            fromStep != null && fromStep > 0
+              ? `Task ${taskId} queued again from step ${fromStep + 1}.`
+              : `Task ${taskId} queued again.`,
+        };
+      }
     }
   });
 }

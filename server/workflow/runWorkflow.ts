@@ -9,6 +9,7 @@ import type { TaskEvent } from '../../shared/events.js';
 import type { Queryable } from '../db/database.js';
 import type { ClaimedTask, TaskOutcome } from '../queue/types.js';
 import { runBashStep, type BashStepResult } from './bashStep.js';
+import type { FailedWorkDirs } from './failedWorkDirs.js';
 import { LiveOutput } from './liveOutput.js';
 import { sandboxArgs, type StepSandbox } from './stepSandbox.js';
 import {
@@ -37,6 +38,8 @@ export interface WorkflowRunnerDeps {
   /** Told of every step's duration. */
   onStepFinished?:
     ((step: { type: string; status: StepStatus; durationMs: number }) => void) | undefined;
+  /** Keeps failed attempts' working directories and resumes from them (retry from=failed). */
+  failedWorkDirs?: FailedWorkDirs | undefined;
 }
 
 export async function runWorkflow(
@@ -46,26 +49,36 @@ export async function runWorkflow(
 ): Promise<TaskOutcome> {
   if (task.steps.length === 0) return { kind: 'completed' };
   await fs.mkdir(deps.steps.workDir, { recursive: true });
-  const workDir = await fs.mkdtemp(path.join(deps.steps.workDir, `${task.taskId}-`));
+  const resumed = await deps.failedWorkDirs?.resume(task);
+  const workDir =
+    resumed?.workDir ?? (await fs.mkdtemp(path.join(deps.steps.workDir, `${task.taskId}-`)));
+  let failed = false;
   // In the sandbox, the task's /tmp: shared by its steps, seen by no other task.
   const tmpDir = deps.sandbox ? `${workDir}-tmp` : undefined;
   try {
-    if (tmpDir) await fs.mkdir(tmpDir, { mode: 0o700 });
+    if (tmpDir) await fs.mkdir(tmpDir, { mode: 0o700, recursive: true });
     for (const dir of [workDir, tmpDir]) {
       if (deps.stepUser && dir) await fs.chown(dir, deps.stepUser.uid, deps.stepUser.gid);
     }
     const dirs = { workDir, tmpDir };
     for (const [position, step] of task.steps.entries()) {
+      if (position < (resumed?.fromStep ?? 0)) continue;
       if (signal.aborted) return stoppedOutcome(signal, step.name);
       const outcome = await runStep(task, step, position, dirs, deps, signal);
+      failed = outcome.kind === 'failed';
       if (outcome.kind !== 'completed') return outcome;
     }
     return { kind: 'completed' };
   } finally {
-    for (const dir of [workDir, tmpDir]) {
-      if (!dir) continue;
-      await fs.rm(dir, { recursive: true, force: true }).catch((error: unknown) => {
-        deps.logger.warn({ err: error, dir }, 'could not remove a task working directory');
+    const keep = failed && deps.failedWorkDirs;
+    await (
+      keep ? keep.keep(task, workDir) : fs.rm(workDir, { recursive: true, force: true })
+    ).catch((error: unknown) => {
+      deps.logger.warn({ err: error, workDir }, 'could not remove a task working directory');
+    });
+    if (tmpDir) {
+      await fs.rm(tmpDir, { recursive: true, force: true }).catch((error: unknown) => {
+        deps.logger.warn({ err: error, tmpDir }, 'could not remove a task /tmp directory');
       });
     }
   }

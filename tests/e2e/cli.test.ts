@@ -437,6 +437,35 @@ describe('reading the queue', () => {
   });
 });
 
+describe('scheduling and control', () => {
+  it(
+    'enqueue --in, pause --app, schedule set, and a bad cron named',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const file = await specFile('later.yaml', specYaml('cli-later', ['true']));
+      const later = await iq('--json', 'enqueue', file, '--in', '10m');
+      expect(later.code).toBe(0);
+      const taskId = (JSON.parse(later.stdout) as { task_id: string }).task_id;
+      const task = await server.client.task(taskId);
+      expect(Date.parse(task.run_at) - Date.parse(task.enqueued_at)).toBeGreaterThan(590_000);
+
+      expect((await iq('pause', '--app', 'cli-later')).stdout).toContain(
+        "Paused application 'cli-later'",
+      );
+      expect((await server.client.pauses()).pauses[0]?.app_name).toBe('cli-later');
+      await server.client.resumeQueue({ app_name: 'cli-later' });
+
+      const set = await iq('schedule', 'set', 'cli-nightly', file, '--cron', '0 3 * * *');
+      expect(set.stdout).toContain('Schedule cli-nightly');
+      const bad = await iq('schedule', 'set', 'cli-bad', file, '--cron', 'often');
+      expect(bad.code).toBe(3);
+      expect(bad.stderr).toContain('cron');
+    },
+  );
+});
+
 describe('errors and settings', () => {
   it('says which URL could not be reached and how to set another; exits 4', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;

@@ -140,6 +140,19 @@ describe.skipIf(!hasChromium)(
       expect(consoleErrors).toEqual([]);
     });
 
+    it('shows what is paused and the tasks waiting for a later time', async () => {
+      await node.client.pauseQueue({ app_name: 'dash-paused' });
+      const { task_id } = await node.client.enqueueSpec({
+        spec: spec('dash-later', ['true']),
+        delaySeconds: 600,
+      });
+      await page.locator('#pauses', { hasText: 'dash-paused' }).waitFor();
+      await page.locator('#scheduled', { hasText: task_id }).waitFor();
+      await node.client.resumeQueue({ app_name: 'dash-paused' });
+      await node.client.cancelTask(task_id);
+      await page.locator('#pauses').waitFor({ state: 'hidden' });
+    });
+
     it('shows an enqueued task running, ticking, then completed, without a reload', async () => {
       // Gone if the page reloads.
       await page.evaluate(() => ((globalThis as { sameLoad?: boolean }).sameLoad = true));

@@ -87,7 +87,7 @@ export interface paths {
          * Enqueue up to 1000 Score specs in one transaction
          * @description Checks every spec first: one problem anywhere is a 400 naming the index and field of every problem, and nothing is stored. Then stores all of them in one transaction and answers with their tasks in the order of the specs. As JSON, each spec may carry its own golden path, priority and idempotency key (the query gives defaults); as multi-document YAML (`---` between specs) the query applies to all.
          *
-         *     Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         *     Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.
          */
         post: operations["enqueueSpecs"];
         delete?: never;
@@ -255,11 +255,167 @@ export interface paths {
         put?: never;
         /**
          * Queue a failed or cancelled task again
-         * @description An `admin` token retries any task; a `developer` token only the tasks its user created.
+         * @description An `admin` token retries any task; a `developer` token only the tasks its user created. From the first step by default. With `from=failed` (failed tasks only) from the first step that failed: the earlier steps are not run again, their records stay, and the step runs in the working directory the failed attempt left (kept FAILED_WORKDIR_HOURS).
          *
          *     Needs a bearer token with the `admin` or `developer` role (`read` tokens get 403). The role is recorded in the task metadata.
          */
         post: operations["retryTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause claims, cluster-wide or for one application
+         * @description No new task starts on any node from the moment this answers (running tasks finish); enqueueing goes on. Stored in the database: a restart keeps it. An empty body pauses the whole cluster.
+         *
+         *     Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        post: operations["pauseQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume claims after a pause
+         * @description An empty body lifts the cluster-wide pause; `app_name` lifts that application’s.
+         *
+         *     Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        post: operations["resumeQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/paused": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What is paused
+         * @description Open unless REQUIRE_AUTH_FOR_READS is set; a token that is sent must be valid.
+         */
+        get: operations["listPauses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stored schedules
+         * @description Open unless REQUIRE_AUTH_FOR_READS is set; a token that is sent must be valid.
+         */
+        get: operations["listSchedules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One schedule, with its next runs and latest tasks
+         * @description Needs a token even when reads are open: the spec can hold secrets.
+         *
+         *     Needs a bearer token.
+         */
+        get: operations["getSchedule"];
+        /**
+         * Create or replace a schedule
+         * @description Enqueues `spec` on every tick of `cron` (5 fields, or 6 with seconds first) read in `timezone` (default UTC); exactly one task per tick across the cluster. The spec may be a JSON object or a YAML string. Tasks carry `metadata.schedule`.
+         *
+         *     Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        put: operations["putSchedule"];
+        post?: never;
+        /**
+         * Remove a schedule (its tasks stay)
+         * @description Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a schedule from enqueueing
+         * @description Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Let a paused schedule enqueue again, from its next tick
+         * @description Needs a bearer token with the `admin` role (`developer` and `read` tokens get 403).
+         */
+        post: operations["resumeSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -484,10 +640,13 @@ export interface components {
                 started_at: string | null;
                 metadata: {
                     /** @enum {string} */
-                    source: "api" | "trpc";
+                    source: "api" | "trpc" | "schedule";
                     user: string;
                     /** @enum {string} */
                     role?: "admin" | "developer" | "read";
+                    schedule?: string;
+                    /** Format: date-time */
+                    scheduled_for?: string;
                 };
             }[];
         };
@@ -506,11 +665,16 @@ export interface components {
                 error_message: string | null;
                 metadata: {
                     /** @enum {string} */
-                    source: "api" | "trpc";
+                    source: "api" | "trpc" | "schedule";
                     user: string;
                     /** @enum {string} */
                     role?: "admin" | "developer" | "read";
+                    schedule?: string;
+                    /** Format: date-time */
+                    scheduled_for?: string;
                 };
+                /** Format: date-time */
+                run_at: string;
             }[];
             next_cursor: string | null;
         };
@@ -528,15 +692,18 @@ export interface components {
             error_message: string | null;
             metadata: {
                 /** @enum {string} */
-                source: "api" | "trpc";
+                source: "api" | "trpc" | "schedule";
                 user: string;
                 /** @enum {string} */
                 role?: "admin" | "developer" | "read";
+                schedule?: string;
+                /** Format: date-time */
+                scheduled_for?: string;
             };
-            golden_path: string;
-            max_attempts: number;
             /** Format: date-time */
             run_at: string;
+            golden_path: string;
+            max_attempts: number;
             locked_by: string | null;
             lease_expires_at: string | null;
             cancel_requested_at: string | null;
@@ -579,6 +746,78 @@ export interface components {
             id: string;
             status: components["schemas"]["TaskStatus"];
             message: string;
+        };
+        Pauses: {
+            cluster_paused: boolean;
+            pauses: {
+                app_name: string | null;
+                paused_by: string;
+                /** Format: date-time */
+                paused_at: string;
+            }[];
+        };
+        ScheduleList: {
+            schedules: {
+                name: string;
+                cron: string;
+                timezone: string;
+                app_name: string;
+                golden_path: string;
+                priority: number;
+                paused: boolean;
+                next_run_at: string | null;
+                last_run_at: string | null;
+                created_by: string;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+        };
+        ScheduleDetail: {
+            name: string;
+            cron: string;
+            timezone: string;
+            app_name: string;
+            golden_path: string;
+            priority: number;
+            paused: boolean;
+            next_run_at: string | null;
+            last_run_at: string | null;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            spec: {
+                [key: string]: unknown;
+            };
+            next_runs: string[];
+            last_tasks: {
+                id: string;
+                app_name: string;
+                workflow_name: string;
+                status: components["schemas"]["TaskStatus"];
+                priority: number;
+                attempts: number;
+                /** Format: date-time */
+                enqueued_at: string;
+                started_at: string | null;
+                completed_at: string | null;
+                error_message: string | null;
+                metadata: {
+                    /** @enum {string} */
+                    source: "api" | "trpc" | "schedule";
+                    user: string;
+                    /** @enum {string} */
+                    role?: "admin" | "developer" | "read";
+                    schedule?: string;
+                    /** Format: date-time */
+                    scheduled_for?: string;
+                };
+                /** Format: date-time */
+                run_at: string;
+            }[];
         };
         Health: {
             /** @enum {string} */
@@ -769,6 +1008,10 @@ export interface operations {
                 golden_path?: string;
                 /** @description Higher runs first; FIFO within a priority. Default 0. */
                 priority?: number;
+                /** @description Run later: not started before this RFC 3339 time (a past time runs at once; at most a year ahead). Not with `delay`. */
+                run_at?: string;
+                /** @description Run later: not started before this many seconds from now. Not with `run_at`. */
+                delay?: number;
             };
             header?: {
                 /** @description The same key from the same user returns the same task for 24 hours. */
@@ -1159,7 +1402,7 @@ export interface operations {
     listTasks: {
         parameters: {
             query?: {
-                status?: components["schemas"]["TaskStatus"];
+                status?: "pending" | "running" | "completed" | "failed" | "cancelled" | "scheduled";
                 app?: string;
                 limit?: number;
                 cursor?: string;
@@ -1443,7 +1686,10 @@ export interface operations {
     };
     retryTask: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `start` (default) or `failed`. */
+                from?: "start" | "failed";
+            };
             header?: never;
             path: {
                 /** @description The task id. */
@@ -1498,8 +1744,656 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The task is neither failed nor cancelled. */
+            /** @description The task is neither failed nor cancelled (with from=failed: not failed). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pauseQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    app_name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        app_name: string | null;
+                        paused: boolean;
+                        message: string;
+                    };
+                };
+            };
+            /** @description The body is not valid JSON, or app_name is not an application name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resumeQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    app_name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        app_name: string | null;
+                        paused: boolean;
+                        message: string;
+                    };
+                };
+            };
+            /** @description The body is not valid JSON, or app_name is not an application name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listPauses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pauses. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pauses"];
+                };
+            };
+            /** @description A token is needed, or the one sent is invalid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleList"];
+                };
+            };
+            /** @description A token is needed, or the one sent is invalid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetail"];
+                };
+            };
+            /** @description The name is not a schedule name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such schedule. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    putSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    cron: string;
+                    timezone?: string;
+                    spec: components["schemas"]["ScoreSpec"];
+                    golden_path?: string;
+                    priority?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Replaced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetail"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetail"];
+                };
+            };
+            /** @description An invalid field (cron, timezone, spec…), named in `details`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown golden path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        message: string;
+                    };
+                };
+            };
+            /** @description The name is not a schedule name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such schedule. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        message: string;
+                    };
+                };
+            };
+            /** @description The name is not a schedule name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such schedule. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No database. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Any other error (500 for an internal one). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The schedule name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        message: string;
+                    };
+                };
+            };
+            /** @description The name is not a schedule name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No token, or an invalid one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token is read-only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such schedule. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -188,7 +188,11 @@ describe('the document', () => {
   });
 
   it('names every route the REST adapter and the metrics route register', () => {
-    const registered = ['server/api/restAdapter.ts', 'server/api/metricsRoute.ts'].flatMap((file) =>
+    const registered = [
+      'server/api/restAdapter.ts',
+      'server/api/metricsRoute.ts',
+      'server/api/schedulingRoutes.ts',
+    ].flatMap((file) =>
       [
         ...fs
           .readFileSync(path.join(ROOT, file), 'utf8')
@@ -488,6 +492,51 @@ describe('real answers match the documented schemas', () => {
     await call(401, { route, query: `?task_id=${completed}` });
     await call(401, { route, token: 'not-a-token-123' });
     await call(404, { route, query: `?task_id=${UNKNOWN_TASK}`, token: ADMIN });
+  });
+
+  it('pause, resume and schedules: answers match, refusals too', async () => {
+    const post = { method: 'POST' as const, token: ADMIN };
+    const paused = await call(200, {
+      ...post,
+      route: '/api/queue/pause',
+      body: JSON.stringify({ app_name: 'openapi-paused' }),
+      contentType: 'application/json',
+    });
+    expect(paused.body.paused).toBe(true);
+    await call(403, { ...post, token: READER, route: '/api/queue/pause' });
+    await call(400, {
+      ...post,
+      route: '/api/queue/pause',
+      body: '{"app_name": 1}',
+      contentType: 'application/json',
+    });
+    const list = await call(200, { route: '/api/queue/paused' });
+    expect(list.body.pauses).toHaveLength(1);
+    await call(200, {
+      ...post,
+      route: '/api/queue/resume',
+      body: JSON.stringify({ app_name: 'openapi-paused' }),
+      contentType: 'application/json',
+    });
+
+    const one = '/api/schedules/{name}';
+    const at = (suffix = '') => `/api/schedules/openapi-nightly${suffix}`;
+    const body = JSON.stringify({ cron: '0 3 * * *', spec: spec('openapi-app', 'true') });
+    const put = { method: 'PUT' as const, token: ADMIN, contentType: 'application/json' };
+    await call(201, { ...put, route: one, url: at(), body });
+    await call(200, { ...put, route: one, url: at(), body });
+    const bad = await call(400, { ...put, route: one, url: at(), body: '{"cron": "x"}' });
+    expect(bad.body.error.details.length).toBeGreaterThan(0);
+    await call(200, { route: '/api/schedules' });
+    const detail = await call(200, { route: one, url: at(), token: READER });
+    expect(detail.body.next_runs).toHaveLength(5);
+    await call(401, { route: one, url: at() });
+    await call(200, { ...post, route: `${one}/pause`, url: at('/pause') });
+    await call(200, { ...post, route: `${one}/resume`, url: at('/resume') });
+    await call(200, { method: 'DELETE', token: ADMIN, route: one, url: at() });
+    await call(404, { method: 'DELETE', token: ADMIN, route: one, url: at() });
+    await call(404, { ...post, route: `${one}/pause`, url: at('/pause') });
+    await call(404, { ...post, route: `${one}/resume`, url: at('/resume') });
   });
 
   it('GET /metrics: the Prometheus text', async () => {

@@ -9,7 +9,7 @@ import {
   type ScoreSpec,
 } from '@innominatus-queue/client';
 import { action, type CliContext } from '../action.js';
-import { integerIn } from '../action.js';
+import { duration, integerIn } from '../argParsers.js';
 import { CliError, EXIT, exitCodeForStatus, type ExitCode } from '../exitCodes.js';
 import { untilInterrupted } from '../waiting.js';
 import { readSpecFiles, type SpecSource } from '../specFile.js';
@@ -20,6 +20,8 @@ interface EnqueueOptions {
   goldenPath?: string;
   priority?: number;
   idempotencyKey?: string;
+  at?: string;
+  in?: number;
   wait?: boolean;
   quiet?: boolean;
 }
@@ -37,6 +39,8 @@ export function registerEnqueue(program: Command): void {
     .option('--golden-path <name>', "golden path to run (default: the server's, deploy-app)")
     .option('--priority <n>', 'higher runs first, -1000..1000 (default: 0)', integerIn(-1000, 1000))
     .option('--idempotency-key <key>', 'the same key returns the same task for 24 hours')
+    .option('--at <time>', 'start it at this RFC 3339 time, e.g. 2026-12-24T18:00:00Z')
+    .option('--in <duration>', 'start it after this long: 90s, 10m, 2h, 1d', duration)
     .option(
       '--wait',
       'follow the task: show its steps and output; exit 0 completed, 1 failed, 2 cancelled',
@@ -67,6 +71,8 @@ async function enqueue(
     goldenPath: options.goldenPath,
     priority: options.priority,
     idempotencyKey: options.idempotencyKey,
+    runAt: options.at,
+    delaySeconds: options.in,
   });
   if (options.quiet) ctx.out.line(response.task_id);
   if (!options.wait) {

@@ -1,15 +1,14 @@
 // `tasks`: the task history, newest first, a page at a time.
 import { type Command, Option } from 'commander';
-import { TASK_STATUSES, type TaskStatus } from '../../../shared/taskStatus.js';
-import { TASK_LIST_MAX } from '../../../shared/tasks.js';
+import { TASK_LIST_MAX, taskListStatusSchema, type TaskListStatus } from '../../../shared/tasks.js';
 import { action, type CliContext } from '../action.js';
-import { integerIn } from '../action.js';
+import { integerIn } from '../argParsers.js';
 import { EXIT, type ExitCode } from '../exitCodes.js';
 import { plural } from '../format.js';
 import { renderTaskHistory } from '../taskTables.js';
 
 interface TasksOptions {
-  status?: TaskStatus;
+  status?: TaskListStatus;
   app?: string;
   limit?: number;
   cursor?: string;
@@ -19,7 +18,12 @@ export function registerTasks(program: Command): void {
   program
     .command('tasks')
     .description('list tasks, newest first')
-    .addOption(new Option('--status <status>', 'only tasks in this state').choices(TASK_STATUSES))
+    .addOption(
+      new Option(
+        '--status <status>',
+        'only tasks in this state (scheduled: pending until a later run_at)',
+      ).choices(taskListStatusSchema.options),
+    )
     .option('--app <name>', 'only tasks of this application')
     .option(
       '--limit <n>',
