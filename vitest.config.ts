@@ -4,6 +4,13 @@ import { defineConfig } from 'vitest/config';
 // Integration and end-to-end tests run once on PGlite and, when TEST_DATABASE_URL names a
 // PostgreSQL server, once more on PostgreSQL (each test file creates its own database there).
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+// Tests drive the SDK package's source, as tsconfig.json's `paths` does for tsc and tsx (each
+// project needs it: inline projects do not inherit the root's `resolve`).
+const resolve = {
+  alias: {
+    '@innominatus-queue/client': fileURLToPath(new URL('client/src/node.ts', import.meta.url)),
+  },
+};
 const shared = {
   testTimeout: 60_000,
   hookTimeout: 60_000,
@@ -13,21 +20,17 @@ const shared = {
 const integration = ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'];
 
 export default defineConfig({
-  // Tests drive the SDK package's source, as tsconfig.json's `paths` does for tsc and tsx.
-  resolve: {
-    alias: {
-      '@innominatus-queue/client': fileURLToPath(new URL('client/src/node.ts', import.meta.url)),
-    },
-  },
   test: {
     projects: [
-      { test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      { resolve, test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
       {
+        resolve,
         test: { ...shared, name: 'pglite', include: integration, env: { TEST_BACKEND: 'pglite' } },
       },
       ...(onPostgres
         ? [
             {
+              resolve,
               test: {
                 ...shared,
                 name: 'postgres',
