@@ -21,6 +21,9 @@ const integration = ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts']
 
 export default defineConfig({
   test: {
+    // Most files wait on processes, browsers and databases rather than on the CPU: two at a time
+    // on a two-core machine keeps the whole run well inside CI's budget.
+    maxWorkers: 2,
     projects: [
       { resolve, test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
       {

@@ -168,7 +168,7 @@ describe.skipIf(!onPostgres)(
         const { body } = await enqueue(
           victimUrl,
           `long-${i}`,
-          `sleep 6; echo "$TASK_ID $PPID" >> ${file}`,
+          `until [ -e ${file}.go ]; do sleep 0.1; done; echo "$TASK_ID $PPID" >> ${file}`,
         );
         ids.push(body.task_id as string);
       }
@@ -182,6 +182,19 @@ describe.skipIf(!onPostgres)(
       const survivorUrls = await Promise.all(survivors.map((s) => s.url()));
       await victim.stop('SIGKILL');
       const killedAt = Date.now();
+      // The steps end once the survivors run all five: none can finish on the victim, however
+      // slowly the survivors start (its own steps died with it, by their watchdog).
+      await waitFor(
+        async () =>
+          (
+            await query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM queue_tasks WHERE status = 'running' AND started_at > $1",
+              [new Date(killedAt)],
+            )
+          )[0]!.n === 5,
+        { what: 'the survivors to run the five tasks', timeoutMs: 40_000, intervalMs: 200 },
+      );
+      fs.writeFileSync(`${file}.go`, '');
       await waitFor(
         async () =>
           (await getJson(survivorUrls[0]!, '/api/queue/stats')).body.tasks_completed === 5,
