@@ -5,7 +5,6 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { TaskStatus } from '../shared/taskStatus.js';
 import { createAuthenticator } from './api/auth.js';
 import { createHttpServer } from './api/httpServer.js';
 import { RateLimiter } from './api/rateLimit.js';
@@ -19,8 +18,8 @@ import { StatsFeed } from './events/statsFeed.js';
 import { QueueMetrics } from './metrics.js';
 import { GOLDEN_PATHS_DIR } from './paths.js';
 import { CHANNELS, CoalescingNotifier } from './queue/channels.js';
-import type { ClaimedTask } from './queue/types.js';
 import { InsertBatcher } from './queue/insertBatcher.js';
+import { TaskLifecycle } from './queue/taskLifecycle.js';
 import { RetentionJob } from './queue/retention.js';
 import { QueueWorker } from './queue/worker.js';
 import type { QueueServices } from './services/context.js';
@@ -81,16 +80,17 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           logger.warn({ err: error }, 'could not notify other nodes of a new task'),
         )
       : undefined;
-  const publishStatus = (task: ClaimedTask, status: TaskStatus, error: string | null) =>
-    events.publish({
-      type: 'task.status',
-      task_id: task.taskId,
-      app_name: task.appName,
-      status,
-      attempt: task.attempt,
-      error_message: error,
-      at: new Date().toISOString(),
-    });
+  const lifecycle = new TaskLifecycle({
+    events,
+    metrics,
+    wakeAll: () => {
+      worker.wake();
+      notifier?.signal();
+    },
+    wakeOthers: () => notifier?.signal(),
+    wakeAt: (at) => scheduling.announceRunAt(at),
+    appLimit: config.queue.appLimit,
+  });
 
   const scheduling = createSchedulingJobs(
     { database, config, logger },
@@ -118,34 +118,9 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         },
         signal,
       ),
-    onTaskStarted: (task) => {
-      metrics.taskStarted(task.startedAt.getTime() - task.enqueuedAt.getTime());
-      publishStatus(task, 'running', null);
-    },
-    onTaskFinished: (task, outcome, status) => {
-      metrics.attemptFinished(
-        status,
-        outcome.kind === 'released' && status === 'pending',
-        Date.now() - task.startedAt.getTime(),
-      );
-      publishStatus(task, status, 'error' in outcome ? outcome.error : null);
-      // A task handed back is for any node to take; under a per-application limit a finished
-      // task frees a slot another node may be waiting for.
-      if (status === 'pending' || config.queue.appLimit > 0) notifier?.signal();
-    },
-    onTaskRecovered: (task) => {
-      metrics.taskRecovered();
-      if (task.status === 'pending') notifier?.signal();
-      events.publish({
-        type: 'task.status',
-        task_id: task.taskId,
-        app_name: task.appName,
-        status: task.status,
-        attempt: task.attempt,
-        error_message: task.errorMessage,
-        at: new Date().toISOString(),
-      });
-    },
+    onTaskStarted: (task) => lifecycle.started(task),
+    onTaskFinished: (task, outcome, status) => lifecycle.finished(task, outcome, status),
+    onTaskRecovered: (task) => lifecycle.recovered(task),
   });
 
   // Aborted when the node stops: live streams end so the HTTP server can close.
@@ -166,6 +141,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     metrics,
     enqueueLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     inserter: new InsertBatcher(database),
+    lifecycle,
     announceNewTask() {
       worker.wake();
       notifier?.signal();

@@ -9,8 +9,12 @@
 // lease        A claimed task belongs to its node (`locked_by`) until `lease_expires_at`; the
 //              node renews it on every heartbeat. An expired lease means the node is gone, and
 //              any node gives the task back to the queue (recovery).
-// fencing      Every write that finishes a task names the node and attempt that claimed it, so a
-//              node that lost its lease cannot overwrite what another node now does.
+// fencing      Every write that renews, finishes or hands back a task names the node and attempt
+//              that claimed it, so a node that lost its lease cannot overwrite what another node
+//              now does; and a node stops its own runs before their leases can end (leaseKeeper.ts).
+// run          One attempt of one task on one node, keyed (task, attempt) everywhere.
+// lifecycle    What follows every change of state: metrics, one task.status event, the wake-up of
+//              the nodes that may claim (taskLifecycle.ts).
 // golden path  A named, shipped workflow (goldenpaths/<name>.yaml) run for specs that carry no
 //              workflow of their own; it also names the task's workflow (`golden-path-<name>`).
 import type { WorkflowStep } from '../../shared/spec.js';

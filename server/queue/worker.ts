@@ -11,15 +11,11 @@ import { CHANNELS } from './channels.js';
 import { claimTasks } from './claimTasks.js';
 import { FinishBatcher, type AttemptResult } from './finishBatcher.js';
 import { runKey, type RetryPolicy } from './finishTasks.js';
-import {
-  claimTimeoutMs,
-  fenceCheckMs,
-  fenceDeadline,
-  heartbeatTimeoutMs,
-  type LeaseTiming,
-} from './leaseFence.js';
-import { heartbeat, markNodeDraining, pruneDeadNodes, registerNode, removeNode } from './nodes.js';
-import { recoverTasks, type RecoveredTask } from './recoverTasks.js';
+import { claimTimeoutMs, type LeaseTiming } from './leaseFence.js';
+import { LeaseKeeper } from './leaseKeeper.js';
+import { markNodeDraining, registerNode, removeNode } from './nodes.js';
+import { repeatEvery } from './repeat.js';
+import type { RecoveredTask } from './recoverTasks.js';
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { ClaimedTask, TaskOutcome } from './types.js';
 
@@ -65,15 +61,14 @@ type State = 'new' | 'running' | 'draining' | 'stopped';
 export class QueueWorker {
   private state: State = 'new';
   private readonly pq: PQueue;
-  /** Runs this node holds a lease on: executing, or finished with the result not yet stored. */
+  /**
+   * Runs this node holds a lease on: executing, or finished with the result not yet stored. The
+   * lease registry, not a gate: the p-queue alone decides how many run at once.
+   */
   private readonly runs = new Map<string, Run>();
-  private executingCount = 0;
   private readonly finisher: FinishBatcher;
   private readonly timing: LeaseTiming;
-  /** Send time of the last heartbeat (or registration) the database answered. */
-  private lastBeatOk = 0;
-  /** Cut off from the database for longer than the fence allows: no claims until it answers. */
-  private fenced = false;
+  private readonly leases: LeaseKeeper;
   private claiming: Promise<void> | undefined;
   /** A wake-up for the earliest retry whose backoff ends, so it does not wait for the poll. */
   private retryWake: { at: number; timer: NodeJS.Timeout } | undefined;
@@ -91,6 +86,27 @@ export class QueueWorker {
     this.log = options.logger.child({ nodeId: options.nodeId });
     this.finisher = new FinishBatcher(options.database, options.nodeId, options.retry, this.log);
     this.timing = { leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs };
+    this.leases = new LeaseKeeper({
+      database: options.database,
+      nodeId: options.nodeId,
+      timing: this.timing,
+      recoveryIntervalMs: options.recoveryIntervalMs,
+      maxLost: options.maxLost,
+      logger: this.log,
+      runs: () => this.runs.values(),
+      reportedConcurrency: () => (this.state === 'running' ? options.concurrency : 0),
+      stopRun: (run, reason) => this.stopRun(run as Run, reason),
+      onRejoin: () => this.wake(),
+      onRecovered: (task) => {
+        this.options.onTaskRecovered?.(task);
+        if (task.status === 'pending') this.wake();
+      },
+    });
+  }
+
+  /** Tasks whose workflow runs now (the p-queue's running jobs; none ever waits in it). */
+  private get executingCount(): number {
+    return this.pq.pending + this.pq.size;
   }
 
   get concurrency(): number {
@@ -107,11 +123,11 @@ export class QueueWorker {
     const sent = performance.now();
     try {
       await registerNode(database, { id: nodeId, concurrency });
-      this.lastBeatOk = sent;
+      this.leases.renewed(sent);
       if (database.kind === 'pglite') {
         // One process owns the embedded database: any task still `running` was left by a
         // server that died, and can be given back at once instead of after its lease.
-        await this.recover(true, true);
+        await this.leases.rescue(true, true);
       }
       if (concurrency > 0) {
         this.unlisten.push(
@@ -133,11 +149,9 @@ export class QueueWorker {
       throw error;
     }
     this.state = 'running';
-    if (concurrency > 0) this.every(this.options.pollIntervalMs, () => this.wake());
-    // Two heartbeats may be in flight: one stuck on a dead connection does not delay the next.
-    this.every(this.options.heartbeatMs, () => this.beat(), 2);
-    this.every(fenceCheckMs(this.timing), () => this.checkFence());
-    this.every(this.options.recoveryIntervalMs, () => this.recover(false));
+    if (concurrency > 0)
+      this.timers.push(repeatEvery(this.options.pollIntervalMs, () => this.wake()));
+    this.leases.start();
     this.wake();
   }
 
@@ -152,7 +166,7 @@ export class QueueWorker {
   }
 
   private mayClaim(): boolean {
-    return this.state === 'running' && !this.fenced && this.options.concurrency > 0;
+    return this.state === 'running' && this.leases.mayClaim && this.options.concurrency > 0;
   }
 
   /** wake(), once for every slot freed in this turn of the event loop. */
@@ -192,6 +206,7 @@ export class QueueWorker {
     if (this.state === 'stopped' || this.state === 'draining') return;
     const wasRunning = this.state === 'running';
     this.state = 'draining';
+    this.leases.drain();
     const { database, nodeId } = this.options;
     const deadline = Date.now() + timeoutMs;
     if (wasRunning) {
@@ -219,6 +234,7 @@ export class QueueWorker {
     await this.finisher.drain(Math.max(timeoutMs, 5_000));
     await Promise.all(this.storing);
     for (const timer of this.timers) clearInterval(timer);
+    this.leases.stop();
     if (this.retryWake) clearTimeout(this.retryWake.timer);
     await Promise.all(this.unlisten.map((u) => u().catch(() => undefined)));
     if (wasRunning) {
@@ -272,7 +288,7 @@ export class QueueWorker {
   }
 
   private deadline(sentAt: number): number {
-    return fenceDeadline(sentAt, this.timing);
+    return this.leases.deadline(sentAt);
   }
 
   private track(task: ClaimedTask, sentAt: number, executing: boolean): Run {
@@ -298,7 +314,6 @@ export class QueueWorker {
 
   private execute(task: ClaimedTask, sentAt: number): void {
     const run = this.track(task, sentAt, true);
-    this.executingCount += 1;
     this.log.info(
       {
         taskId: task.taskId,
@@ -318,7 +333,6 @@ export class QueueWorker {
         outcome = { kind: 'failed', error: `internal error: ${(error as Error).message}` };
       }
       run.executing = false;
-      this.executingCount -= 1;
       // The slot is free before the result is stored: the write happens outside the p-queue job,
       // in a batch with the results of other tasks, while the next task already runs.
       this.storeInBackground(run, outcome);
@@ -384,80 +398,6 @@ export class QueueWorker {
     this.options.onTaskFinished?.(task, outcome, written.status);
   }
 
-  private async beat(): Promise<void> {
-    const runs = [...this.runs.values()];
-    const sent = performance.now();
-    try {
-      const result = await heartbeat(
-        this.options.database,
-        {
-          id: this.options.nodeId,
-          concurrency: this.state === 'running' ? this.options.concurrency : 0,
-        },
-        runs.map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
-        { leaseMs: this.options.leaseMs, timeoutMs: heartbeatTimeoutMs(this.timing) },
-      );
-      this.lastBeatOk = Math.max(this.lastBeatOk, sent);
-      for (const run of runs) {
-        if (!result.held.has(run.key)) this.stopRun(run, 'lease-lost');
-        else {
-          run.leaseFrom = Math.max(run.leaseFrom, sent);
-          if (result.cancelRequested.has(run.key)) this.stopRun(run, 'cancel');
-        }
-      }
-      if (this.fenced && performance.now() < this.deadline(this.lastBeatOk)) {
-        this.fenced = false;
-        this.log.warn('the database answers again: this node claims tasks again');
-        this.wake();
-      }
-    } catch (error) {
-      this.log.warn({ err: error }, 'heartbeat failed; leases are renewed on the next one');
-    }
-    this.checkFence();
-  }
-
-  /** Stops every run whose lease this node can no longer prove, and claiming if it is cut off. */
-  private checkFence(): void {
-    const now = performance.now();
-    if (!this.fenced && this.state === 'running' && now >= this.deadline(this.lastBeatOk)) {
-      this.fenced = true;
-      this.log.error(
-        {
-          running: this.executingCount,
-          sinceLastHeartbeatMs: Math.round(now - this.lastBeatOk),
-          leaseMs: this.options.leaseMs,
-        },
-        "no heartbeat answered within the lease: stopping this node's runs before other nodes take them over, and claiming nothing until the database answers",
-      );
-    }
-    for (const run of this.runs.values()) {
-      if (run.executing && now >= this.deadline(run.leaseFrom)) this.stopRun(run, 'lease-lost');
-    }
-  }
-
-  private async recover(ignoreLeases: boolean, rethrow = false): Promise<void> {
-    // After a stall, this node's own expired runs stop before their tasks are given back.
-    this.checkFence();
-    try {
-      const recovered = await recoverTasks(this.options.database, {
-        maxLost: this.options.maxLost,
-        ignoreLeases,
-      });
-      for (const task of recovered) {
-        this.log.warn(
-          { taskId: task.taskId, attempt: task.attempt, status: task.status },
-          'recovered a task from a lost worker',
-        );
-        this.options.onTaskRecovered?.(task);
-      }
-      if (recovered.length > 0) this.wake();
-      await pruneDeadNodes(this.options.database, this.options.leaseMs * 10);
-    } catch (error) {
-      if (rethrow) throw error;
-      this.log.warn({ err: error }, 'could not look for tasks whose lease expired');
-    }
-  }
-
   private wakeAt(at: number): void {
     if (this.state !== 'running' || (this.retryWake && this.retryWake.at <= at)) return;
     if (this.retryWake) clearTimeout(this.retryWake.timer);
@@ -470,17 +410,5 @@ export class QueueWorker {
     );
     timer.unref();
     this.retryWake = { at, timer };
-  }
-
-  /** Runs `fn` every `ms`, skipping a beat while `maxInFlight` runs are still going. */
-  private every(ms: number, fn: () => unknown, maxInFlight = 1): void {
-    let inFlight = 0;
-    const timer = setInterval(() => {
-      if (inFlight >= maxInFlight) return;
-      inFlight += 1;
-      void Promise.resolve(fn()).finally(() => (inFlight -= 1));
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
   }
 }

@@ -10,6 +10,7 @@ import type { RateLimiter } from '../api/rateLimit.js';
 import type { QueueMetrics } from '../metrics.js';
 import type { InsertBatcher } from '../queue/insertBatcher.js';
 import type { GoldenPaths } from '../workflow/goldenPaths.js';
+import type { TaskLifecycle } from '../queue/taskLifecycle.js';
 
 export type { Role } from '../../shared/api.js';
 
@@ -35,6 +36,8 @@ export interface QueueServices {
   inserter: InsertBatcher;
   /** Aborted when the node shuts down; live streams end with it. */
   shutdown: AbortSignal;
+  /** Counts, publishes and wakes for every change of a task's state (see taskLifecycle.ts). */
+  lifecycle: TaskLifecycle;
   /** Tells the workers (this node's, and on PostgreSQL every node's) that a task is waiting. */
   announceNewTask(): void;
   /** Tells the nodes with workers to wake at `at` for a task enqueued to run then. */

@@ -51,7 +51,7 @@ export async function enqueueSpec(
   } catch (error) {
     throw toTRPCError(error);
   }
-  if (inserted.created) announceEnqueued(services, inserted, request.source, request.runAt);
+  if (inserted.created) services.lifecycle.enqueued([inserted], request.source, request.runAt);
   return {
     created: inserted.created,
     response: {
@@ -128,34 +128,4 @@ export function newTask(
     idempotencyKey: request.idempotencyKey,
     runAt: request.runAt,
   };
-}
-
-/** Wakes the workers (or sets their timers, for a later task) and tells live subscribers. */
-export function announceEnqueued(
-  services: QueueServices,
-  inserted: { taskId: string; appName: string },
-  source: TaskSource,
-  runAt: Date | undefined,
-): void {
-  if (runAt && runAt.getTime() > Date.now()) services.announceRunAt(runAt);
-  else services.announceNewTask();
-  services.metrics.taskEnqueued(source);
-  publishPending(services, inserted, new Date().toISOString());
-}
-
-/** Tells live subscribers a task is waiting. */
-export function publishPending(
-  services: QueueServices,
-  task: { taskId: string; appName: string },
-  at: string,
-): void {
-  services.events.publish({
-    type: 'task.status',
-    task_id: task.taskId,
-    app_name: task.appName,
-    status: 'pending',
-    attempt: 0,
-    error_message: null,
-    at,
-  });
 }

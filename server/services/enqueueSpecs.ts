@@ -15,7 +15,7 @@ import { insertTask, insertTasks, type InsertedTask } from '../queue/insertTask.
 import type { NewTask } from '../queue/types.js';
 import type { GoldenPath } from '../workflow/goldenPaths.js';
 import type { Principal, QueueServices } from './context.js';
-import { newTask, publishPending } from './enqueueSpec.js';
+import { newTask } from './enqueueSpec.js';
 
 export interface BatchItem {
   spec: ScoreSpec;
@@ -115,13 +115,10 @@ export async function enqueueSpecs(
     throw toTRPCError(error);
   }
 
-  const created = inserted.filter((t) => t.created);
-  if (created.length > 0) {
-    services.announceNewTask();
-    services.metrics.taskEnqueued(source, created.length);
-    const at = new Date().toISOString();
-    for (const task of created) publishPending(services, task, at);
-  }
+  services.lifecycle.enqueued(
+    inserted.filter((t) => t.created),
+    source,
+  );
   return {
     tasks: inserted.map((t) => ({
       task_id: t.taskId,

@@ -1,5 +1,6 @@
 // Live streams for subscribers: the stats as they change, and one task's events until it ends.
 // Both stop when the caller goes away or the node shuts down.
+import { taskStatusEvent } from '../queue/taskLifecycle.js';
 import type { QueueStats } from '../../shared/api.js';
 import type { TaskEvent } from '../../shared/events.js';
 import { isFinished } from '../../shared/taskStatus.js';
@@ -54,15 +55,11 @@ export async function* streamTaskEvents(
   )[Symbol.asyncIterator]();
   try {
     const task = await getTask(services, taskId);
-    yield {
-      type: 'task.status',
-      task_id: task.id,
-      app_name: task.app_name,
-      status: task.status,
-      attempt: task.attempts,
-      error_message: task.error_message,
-      at: new Date().toISOString(),
-    };
+    yield taskStatusEvent(
+      { taskId: task.id, appName: task.app_name, attempt: task.attempts },
+      task.status,
+      task.error_message,
+    );
     if (isFinished(task.status)) return;
     for (;;) {
       const next = await events.next();

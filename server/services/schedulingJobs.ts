@@ -5,7 +5,6 @@ import { RunLaterWaker } from '../queue/runLaterWaker.js';
 import { ScheduleTicker } from '../queue/scheduleTicker.js';
 import { FailedWorkDirs } from '../workflow/failedWorkDirs.js';
 import type { QueueServices } from './context.js';
-import { announceEnqueued } from './enqueueSpec.js';
 import { buildScheduledTask } from './schedules.js';
 
 export interface SchedulingJobs {
@@ -32,7 +31,7 @@ export function createSchedulingJobs(
     pollIntervalMs: config.queue.pollIntervalMs,
     logger,
     buildTask: (row, tick) => buildScheduledTask(services(), row, tick),
-    onEnqueued: (inserted) => announceEnqueued(services(), inserted, 'schedule', undefined),
+    onEnqueued: (inserted) => services().lifecycle.enqueued([inserted], 'schedule'),
   });
   const failedWorkDirs = new FailedWorkDirs(
     database,

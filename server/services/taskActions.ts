@@ -1,5 +1,6 @@
 // Reading one task or a page of them, its logs, and cancelling or retrying it: the services
 // behind `task`, `tasks`, `taskLogs`, `cancelTask` and `retryTask` and their REST routes.
+import type { TaskRef } from '../queue/taskLifecycle.js';
 import { TRPCError } from '@trpc/server';
 import type {
   TaskAction,
@@ -91,12 +92,11 @@ export function cancelTask(
         });
       case 'cancelled':
         services.logger.info({ taskId, user: principal.user }, 'task cancelled before it started');
-        services.metrics.taskCancelledWhilePending();
-        publishStatus(
-          services,
-          taskId,
-          'cancelled',
-          `cancelled by ${principal.user} before it started`,
+        announce(services, taskId, (task) =>
+          services.lifecycle.cancelledWhilePending(
+            task,
+            `cancelled by ${principal.user} before it started`,
+          ),
         );
         return { id: taskId, status: 'cancelled', message: `Task ${taskId} cancelled.` };
       case 'cancelling': {
@@ -155,9 +155,7 @@ export function retryTask(
           { taskId, user: principal.user, from, fromStep },
           'task queued again by a retry',
         );
-        services.metrics.taskRetriedByHand();
-        services.announceNewTask();
-        publishStatus(services, taskId, 'pending', null);
+        announce(services, taskId, (task) => services.lifecycle.retried(task));
         return {
           id: taskId,
           status: 'pending',
@@ -213,24 +211,14 @@ async function waitWhileRunning(services: QueueServices, taskId: string): Promis
   }
 }
 
-function publishStatus(
+/** Hands the task, as it is now, to a lifecycle method (which needs its app and attempt). */
+function announce(
   services: QueueServices,
   taskId: string,
-  status: TaskStatus,
-  error: string | null,
+  transition: (task: TaskRef) => void,
 ): void {
   void readTask(services.database, taskId).then(
-    (task) =>
-      task &&
-      services.events.publish({
-        type: 'task.status',
-        task_id: taskId,
-        app_name: task.app_name,
-        status,
-        attempt: task.attempts,
-        error_message: error,
-        at: new Date().toISOString(),
-      }),
+    (task) => task && transition({ taskId, appName: task.app_name, attempt: task.attempts }),
     () => undefined,
   );
 }
