@@ -1,6 +1,9 @@
 // Text bound for a PostgreSQL `text` or `jsonb` column. PostgreSQL refuses the NUL character
 // (22021) in both, so a step that prints one would otherwise lose its whole result; it is stored
 // as U+FFFD, the character UTF-8 decoding already puts in place of invalid bytes.
+/** The longest error message stored for a step or an attempt (its output keeps everything). */
+export const MAX_ERROR_CHARS = 2_000;
+
 export function storedText(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }

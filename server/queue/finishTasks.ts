@@ -5,7 +5,7 @@
 // request wins over everything but success: such a task ends `cancelled`, never `pending`.
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { Queryable } from '../db/database.js';
-import { storedLine } from '../db/storedText.js';
+import { MAX_ERROR_CHARS, storedLine } from '../db/storedText.js';
 import type { TaskOutcome } from './types.js';
 
 export interface FinishedAttempt {
@@ -19,9 +19,6 @@ export interface FinishedRow {
   status: TaskStatus;
   runAt: Date;
 }
-
-/** Longest error message stored for an attempt. */
-const MAX_ERROR = 2_000;
 
 export interface RetryPolicy {
   /** Delay before the first retry, in ms; doubled for each further one. */
@@ -68,7 +65,7 @@ export async function finishTasks(
     attempts.map((a) => a.attempt),
     attempts.map((a) => a.outcome.kind),
     attempts.map((a) =>
-      a.outcome.kind === 'completed' ? null : storedLine(a.outcome.error, MAX_ERROR),
+      a.outcome.kind === 'completed' ? null : storedLine(a.outcome.error, MAX_ERROR_CHARS),
     ),
     retry.baseDelayMs,
     retry.maxDelayMs,

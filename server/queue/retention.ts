@@ -1,6 +1,7 @@
 // Retention: deletes finished tasks older than RETENTION_HOURS, in small batches (short
 // transactions, no long locks), by one node at a time (advisory lock). The stats totals do not
 // move: the counters keep the history of pruned tasks (see the stats_counters migration).
+import { deleteInBatches } from '../db/deleteInBatches.js';
 import type { Logger } from 'pino';
 import { ADVISORY_LOCKS, type Database, type Queryable } from '../db/database.js';
 
@@ -16,17 +17,11 @@ DELETE FROM queue_tasks WHERE id IN (
   LIMIT $2
 ) AND ${FINISHED_AND_OLD}`;
 
-export async function pruneFinishedTasks(
+export function pruneFinishedTasks(
   db: Queryable,
   options: { maxAgeMs: number; batchSize: number },
 ): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const deleted = (await db.query(`${PRUNE} RETURNING id`, [options.maxAgeMs, options.batchSize]))
-      .length;
-    total += deleted;
-    if (deleted < options.batchSize) return total;
-  }
+  return deleteInBatches(db, PRUNE, options);
 }
 
 export interface RetentionOptions {

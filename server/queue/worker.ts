@@ -364,7 +364,6 @@ export class QueueWorker {
       outcome,
     };
     const written = await this.finisher.add(result);
-    if (this.runs.get(run.key) === run) this.runs.delete(run.key);
     const elapsedMs = Date.now() - task.startedAt.getTime();
     if ('fenced' in written) {
       this.log.warn(

@@ -2,6 +2,7 @@
 // delete old finished ones. Claiming pushes `next_attempt_at` past the request timeout: that is
 // the lease. A node that dies mid-request leaves the delivery to be claimed again when it ends,
 // with the same webhook-id (at-least-once).
+import { deleteInBatches } from '../db/deleteInBatches.js';
 import type { Queryable } from '../db/database.js';
 
 export interface ClaimedDelivery {
@@ -115,15 +116,9 @@ DELETE FROM queue_webhook_deliveries WHERE id IN (
 )`;
 
 /** Deletes finished deliveries (and their attempts) older than `maxAgeMs`, a batch at a time. */
-export async function pruneDeliveries(
+export function pruneDeliveries(
   db: Queryable,
   options: { maxAgeMs: number; batchSize: number },
 ): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const deleted = (await db.query(`${PRUNE} RETURNING id`, [options.maxAgeMs, options.batchSize]))
-      .length;
-    total += deleted;
-    if (deleted < options.batchSize) return total;
-  }
+  return deleteInBatches(db, PRUNE, options);
 }

@@ -2,7 +2,7 @@
 // ends, so a task's progress can be read while it runs.
 import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { storedLine, storedText } from '../db/storedText.js';
+import { MAX_ERROR_CHARS, storedLine, storedText } from '../db/storedText.js';
 
 export interface StepStart {
   taskRowId: number;
@@ -11,9 +11,6 @@ export interface StepStart {
   name: string;
   type: string;
 }
-
-/** Error messages are one line; a longer one is cut (the output keeps everything). */
-export const MAX_ERROR = 2_000;
 
 export type StepStatus = 'completed' | 'failed' | 'cancelled';
 
@@ -65,7 +62,7 @@ export async function recordStepEnd(
         end.exitCode,
         storedText(output),
         end.outputBytes,
-        error === null ? null : storedLine(error, MAX_ERROR),
+        error === null ? null : storedLine(error, MAX_ERROR_CHARS),
       ],
     );
   try {
