@@ -214,7 +214,11 @@ describe.skipIf(!hasChromium)(
       expect(await sessionValues()).toEqual([TOKEN]);
 
       const { task_id } = await node.client.enqueueSpec({
-        spec: spec('long-app', ['echo long task started; sleep 0.5; echo still going; sleep 120']),
+        // A running step's record holds its output only once the step ends, so the view shows
+        // what is printed after it opens: keep printing, however long the click takes.
+        spec: spec('long-app', [
+          'echo long task started; for i in $(seq 400); do echo still going; sleep 0.3; done',
+        ]),
       });
       await page.locator(`#active-tasks tr[data-task-id="${task_id}"] a`).click();
       const view = page.locator('#task-view');

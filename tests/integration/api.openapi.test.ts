@@ -1,6 +1,7 @@
 // GET /api/openapi.json is a valid OpenAPI 3.1 document, it names every REST route, and what the
 // routes really answer matches the schema the document gives for that path, method and status.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -457,11 +458,17 @@ describe('real answers match the documented schemas', () => {
     for (const { event, data } of events) expectMatches(eventSchemas[event]!, data, event);
 
     // A live task's stream: its steps and output as they happen, until it ends.
-    const live = await enqueue('openapi-live', 'sleep 0.5; echo live');
+    // The step prints only once the stream is open (the server subscribes before it answers).
+    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-live-')), 'subscribed');
+    const live = await enqueue(
+      'openapi-live',
+      `until [ -e '${marker}' ]; do sleep 0.05; done; echo live`,
+    );
     const liveTask = await fetch(`${node.url}${route}?task_id=${live}`, {
       headers: { authorization: `Bearer ${ADMIN}` },
     });
     expect(liveTask.status).toBe(200);
+    fs.writeFileSync(marker, '');
     const liveEvents = parseEvents(await liveTask.text());
     const types = liveEvents.map((e) => (e.data as { type: string }).type);
     expect(types).toEqual(expect.arrayContaining(['step.output', 'step.finished', 'task.status']));
