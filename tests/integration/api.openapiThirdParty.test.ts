@@ -64,8 +64,14 @@ it("runs the guide's steps through an openapi-fetch client", async () => {
   const taskId = enqueued.data!.task_id;
 
   // Step 3: it is active, then it completes and the stats count it.
-  const active = await client.GET('/api/queue/active-tasks');
-  expect(active.data?.tasks.map((task) => task.id)).toContain(taskId);
+  // (A worker claims it within a moment; the step then sleeps five seconds.)
+  await waitFor(
+    async () => {
+      const active = await client.GET('/api/queue/active-tasks');
+      return active.data?.tasks.some((task) => task.id === taskId) === true;
+    },
+    { timeoutMs: 10_000, what: `task ${taskId} among the active tasks` },
+  );
   const done = await waitFor(
     async () => {
       const { data } = await client.GET('/api/queue/tasks/{id}', {
