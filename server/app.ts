@@ -28,6 +28,7 @@ import { createSchedulingJobs } from './services/schedulingJobs.js';
 import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { WebhookSender } from './webhooks/webhookSender.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
+import { StepLauncher } from './workflow/stepLauncher.js';
 import { resolveStepSandbox } from './workflow/stepSandbox.js';
 import { resolveStepUser } from './workflow/stepUser.js';
 
@@ -65,6 +66,8 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   // Only a node with workers runs steps.
   const sandbox =
     config.concurrency > 0 ? resolveStepSandbox(config, { logger, stepUser }) : undefined;
+  // Steps are forked by a small helper process, not by this (much bigger) one: see stepLauncher.ts.
+  const launcher = config.concurrency > 0 ? new StepLauncher(logger) : undefined;
   const database: Database = await openDatabase(config.database, logger);
   const retention =
     config.retention.maxAgeMs > 0
@@ -112,6 +115,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
           logger,
           stepUser,
           sandbox,
+          spawn: launcher?.spawn,
           publish: (event) => events.publish(event),
           onStepFinished: (step) => metrics.stepFinished(step.type, step.status, step.durationMs),
           failedWorkDirs: scheduling.failedWorkDirs,
@@ -262,7 +266,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         await startup?.catch(() => undefined);
         await Promise.all([
           http.close(),
-          worker.stop(config.shutdownTimeoutMs),
+          worker.stop(config.shutdownTimeoutMs).finally(() => launcher?.close()),
           retention?.stop(),
           webhookSender.stop(),
           scheduling.stop(),

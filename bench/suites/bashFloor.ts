@@ -99,7 +99,12 @@ export const bashFloor: Suite = {
         const before = (await getStats(api.url)).tasks_completed;
         await postBatch(api.url, trueBatch(app));
         await api.stop();
-        const worker = await servers.start(db, { concurrency: c, label: `bash-floor-c${c}` });
+        // The issue's comparison is without the sandbox on both sides (sandboxCost.ts has its own).
+        const worker = await servers.start(db, {
+          concurrency: c,
+          label: `bash-floor-c${c}`,
+          env: { STEP_SANDBOX: 'off' },
+        });
         await waitForStats(
           worker.url,
           (s) => s.tasks_completed + s.tasks_failed >= before + TASKS && s.active_tasks === 0,

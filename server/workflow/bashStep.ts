@@ -2,13 +2,15 @@
 // GitHub Actions: stop at the first failing command) in its own process group, with only the
 // environment the queue gives it. A timeout or a cancel stops the whole group: SIGTERM, then
 // SIGKILL after a grace period. Whatever the step left running in its group is killed when it
-// ends, so no orphan outlives its step. And if the server itself dies (SIGKILL, OOM), a watchdog
-// in the group notices within a second and kills the group: the task is recovered elsewhere, and
-// its old run does not carry on unseen. In the sandbox (stepSandbox.ts) bubblewrap takes the
-// watchdog's place: the server's pid is out of sight there, and `--die-with-parent` does the job.
-import { spawn } from 'node:child_process';
+// ends, so no orphan outlives its step. And if the server itself dies (SIGKILL, OOM), the group is
+// killed too, so the task is recovered elsewhere and its old run does not carry on unseen: a
+// server forks its steps through a StepLauncher (stepLauncher.ts), whose helper kills every
+// step's group when the server's channel closes; a step forked here directly gets a watchdog in
+// its group that notices within a second. In the sandbox (stepSandbox.ts) bubblewrap's
+// `--die-with-parent` takes the watchdog's place: the server's pid is out of sight there.
 import fs from 'node:fs';
 import { OutputTail } from './outputTail.js';
+import { spawnDirect, type SpawnStep } from './stepProcess.js';
 
 export interface BashStepOptions {
   command: string;
@@ -26,6 +28,11 @@ export interface BashStepOptions {
   onSpawn?: ((pid: number) => void) | undefined;
   /** Runs the shell under this program and its arguments (bwrap and its sandbox options). */
   sandbox?: { file: string; args: string[] } | undefined;
+  /**
+   * Who forks the step; default: this process, with a watchdog in the step's group. A server
+   * passes its StepLauncher's, whose helper does the watchdog's job for every step at once.
+   */
+  spawn?: SpawnStep | undefined;
 }
 
 export interface BashStepResult {
@@ -80,55 +87,37 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
     let aborted = false;
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let pid: number | undefined;
+    /** What was asked of the group before its pid was known (a launcher answers later). */
+    const whenStarted: ((pid: number) => void)[] = [];
+    const withPid = (fn: (pid: number) => void) => {
+      if (pid === undefined) whenStarted.push(fn);
+      else fn(pid);
+    };
 
+    const shell = ['--noprofile', '--norc', '-eo', 'pipefail', '-c', options.command];
     const [file, args] = options.sandbox
-      ? [
-          options.sandbox.file,
-          [
-            ...options.sandbox.args,
+      ? [options.sandbox.file, [...options.sandbox.args, 'bash', ...shell]]
+      : options.spawn
+        ? ['bash', shell]
+        : [
             'bash',
-            '--noprofile',
-            '--norc',
-            '-eo',
-            'pipefail',
-            '-c',
-            options.command,
-          ],
-        ]
-      : [
-          'bash',
-          ['--noprofile', '--norc', '-c', WATCHDOG, 'bash', String(process.pid), options.command],
-        ];
-    const child = spawn(file, args, {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true, // a process group of its own, so the group can be killed as one
-      stdio: ['ignore', 'pipe', 'pipe'],
-      uid: options.uid,
-      gid: options.gid,
-    });
-    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+            ['--noprofile', '--norc', '-c', WATCHDOG, 'bash', String(process.pid), options.command],
+          ];
 
-    const onData = (chunk: Buffer, isStderr: boolean) => {
-      output.push(chunk);
-      if (isStderr) stderrTail.push(chunk);
-      options.onOutput?.(chunk, { text: () => output.text(), bytes: output.total });
-    };
-    child.stdout.on('data', (chunk: Buffer) => onData(chunk, false));
-    child.stderr.on('data', (chunk: Buffer) => onData(chunk, true));
-
-    const killGroup = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // ESRCH: the group is already gone.
-      }
-    };
+    const killGroup = (signal: NodeJS.Signals) =>
+      withPid((group) => {
+        try {
+          process.kill(-group, signal);
+        } catch {
+          // ESRCH: the group is already gone.
+        }
+      });
     const stop = () => {
       // bwrap dies of a SIGTERM and takes its sandbox with it at once: the step's processes get
       // theirs without bwrap, so they have STEP_KILL_GRACE to clean up, as without the sandbox.
-      if (options.sandbox && child.pid !== undefined) signalGroupExcept(child.pid, 'SIGTERM');
+      if (options.sandbox) withPid((group) => signalGroupExcept(group, 'SIGTERM'));
       else killGroup('SIGTERM');
       killTimer ??= setTimeout(() => killGroup('SIGKILL'), options.killGraceMs);
     };
@@ -143,8 +132,6 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
       if (options.signal.reason === 'lease-lost') killGroup('SIGKILL');
       else stop();
     };
-    if (options.signal.aborted) onAbort();
-    else options.signal.addEventListener('abort', onAbort, { once: true });
 
     const finish = (
       exitCode: number | null,
@@ -155,6 +142,7 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
       settled = true;
       clearTimeout(timeout);
       if (killTimer) clearTimeout(killTimer);
+      if (drainTimer) clearTimeout(drainTimer);
       options.signal.removeEventListener('abort', onAbort);
       resolve({
         exitCode,
@@ -168,22 +156,46 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
       });
     };
 
-    child.on('error', (error) => finish(null, null, error.message));
-    child.on('exit', (exitCode, signal) => {
-      // Anything the step started in the background dies with it.
-      killGroup('SIGKILL');
-      const closed = (stream: NodeJS.ReadableStream & { closed: boolean }) =>
-        stream.closed ? Promise.resolve() : new Promise((r) => stream.once('close', r));
-      // A grandchild that left the group may still hold the pipes open: stop waiting for it.
-      const drainTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        finish(exitCode, signal);
-      }, DRAIN_MS);
-      void Promise.all([closed(child.stdout), closed(child.stderr)]).then(() => {
-        clearTimeout(drainTimer);
-        finish(exitCode, signal);
-      });
-    });
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let outputClosed = false;
+    const spawnStep = options.spawn ?? spawnDirect;
+    const child = spawnStep(
+      { file, args, cwd: options.cwd, env: options.env, uid: options.uid, gid: options.gid },
+      {
+        onStart(started) {
+          pid = started;
+          options.onSpawn?.(started);
+          for (const fn of whenStarted.splice(0)) fn(started);
+        },
+        onData(chunk, isStderr) {
+          output.push(chunk);
+          if (isStderr) stderrTail.push(chunk);
+          options.onOutput?.(chunk, { text: () => output.text(), bytes: output.total });
+        },
+        onError(message) {
+          finish(null, null, message);
+        },
+        onExit(code, signal) {
+          exit = { code, signal };
+          // Anything the step started in the background dies with it.
+          killGroup('SIGKILL');
+          if (outputClosed) {
+            finish(code, signal);
+            return;
+          }
+          // A grandchild that left the group may still hold the pipes open: stop waiting for it.
+          drainTimer = setTimeout(() => {
+            child.abandonOutput();
+            finish(code, signal);
+          }, DRAIN_MS);
+        },
+        onOutputClosed() {
+          outputClosed = true;
+          if (exit) finish(exit.code, exit.signal);
+        },
+      },
+    );
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener('abort', onAbort, { once: true });
   });
 }

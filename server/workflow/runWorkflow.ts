@@ -11,6 +11,7 @@ import type { ClaimedTask, TaskOutcome } from '../queue/types.js';
 import { runBashStep, type BashStepResult } from './bashStep.js';
 import type { FailedWorkDirs } from './failedWorkDirs.js';
 import { LiveOutput } from './liveOutput.js';
+import type { SpawnStep } from './stepProcess.js';
 import { sandboxArgs, type StepSandbox } from './stepSandbox.js';
 import {
   recordStepEnd,
@@ -33,6 +34,8 @@ export interface WorkflowRunnerDeps {
   stepUser?: { uid: number; gid: number } | undefined;
   /** Steps run in this bubblewrap sandbox when set. */
   sandbox?: StepSandbox | undefined;
+  /** Who forks the steps (the server's StepLauncher); default: this process. */
+  spawn?: SpawnStep | undefined;
   /** Where step starts, ends and output go for live subscribers. */
   publish?: ((event: TaskEvent) => void) | undefined;
   /** Told of every step's duration. */
@@ -137,6 +140,7 @@ async function runStep(
       killGraceMs: deps.steps.killGraceMs,
       outputLimitBytes: deps.steps.outputLimitBytes,
       signal,
+      spawn: deps.spawn,
       uid: deps.stepUser?.uid,
       gid: deps.stepUser?.gid,
       sandbox:

@@ -1,9 +1,7 @@
 // runBashStep gives a step exactly the environment the queue passes: nothing of the server's own
 // (its secrets, DATABASE_URL, tokens) leaks into a step.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stepPath, useBashHarness } from './support/bashHarness.js';
-
-const bash = useBashHarness();
+import { FORKED_BY, stepPath, useBashHarness } from './support/bashHarness.js';
 
 /** Variables bash itself sets in every shell. */
 const SET_BY_BASH = new Set(['PWD', 'SHLVL', '_', 'OLDPWD']);
@@ -17,7 +15,9 @@ function parseEnv0(output: string): Map<string, string> {
   return vars;
 }
 
-describe('the step environment', () => {
+describe.each(FORKED_BY)('the step environment, forked %s', (via) => {
+  const bash = useBashHarness({ via });
+
   beforeEach(() => {
     process.env.SECRET_FOR_TEST = 'server-secret-value';
   });

@@ -3,14 +3,20 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { waitFor } from '../../helpers/waitFor.js';
 import {
   runBashStep,
   type BashStepOptions,
   type BashStepResult,
 } from '../../../server/workflow/bashStep.js';
+import { StepLauncher } from '../../../server/workflow/stepLauncher.js';
 import { isAlive, liveGroupMembers } from '../../helpers/processes.js';
+
+/** Who forks the steps: the test process itself, or a StepLauncher's helper (as a server does). */
+export type ForkedBy = 'direct' | 'launcher';
+export const FORKED_BY: ForkedBy[] = ['direct', 'launcher'];
 
 export interface BashHarness {
   /** This test's working directory. */
@@ -36,9 +42,17 @@ async function waitUntilGroupGone(pgid: number): Promise<void> {
   });
 }
 
-export function useBashHarness(): BashHarness {
+export function useBashHarness(options: { via?: ForkedBy } = {}): BashHarness {
   let dir = '';
   const groups: number[] = [];
+  let launcher: StepLauncher | undefined;
+
+  beforeAll(() => {
+    if (options.via === 'launcher') launcher = new StepLauncher(pino({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    await launcher?.close();
+  });
 
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bash-step-test-'));
@@ -64,7 +78,7 @@ export function useBashHarness(): BashHarness {
     get dir() {
       return dir;
     },
-    run(options) {
+    run(runOptions) {
       return runBashStep({
         cwd: dir,
         env: { PATH: stepPath },
@@ -72,10 +86,11 @@ export function useBashHarness(): BashHarness {
         killGraceMs: 500,
         outputLimitBytes: 64 * 1024,
         signal: new AbortController().signal,
-        ...options,
+        spawn: launcher?.spawn,
+        ...runOptions,
         onSpawn: (pid) => {
           groups.push(pid);
-          options.onSpawn?.(pid);
+          runOptions.onSpawn?.(pid);
         },
       });
     },
