@@ -16,7 +16,7 @@ import {
 } from '../helpers/testDatabase.js';
 import { privatePostgresUnavailable, startPrivatePostgres } from '../helpers/privatePostgres.js';
 import { getJson, postSpec, TOKEN } from '../helpers/testServer.js';
-import { isAlive } from '../helpers/processes.js';
+import { isAlive, STEP_SERVER_PID } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let workDir: string;
@@ -171,7 +171,7 @@ describe.skipIf(!onPostgres)(
         const { body } = await enqueue(
           victimUrl,
           `long-${i}`,
-          `until [ -e ${file}.go ]; do sleep 0.1; done; echo "$TASK_ID $PPID" >> ${file}`,
+          `until [ -e ${file}.go ]; do sleep 0.1; done; echo "$TASK_ID ${STEP_SERVER_PID}" >> ${file}`,
         );
         ids.push(body.task_id as string);
       }
@@ -241,7 +241,7 @@ describe.skipIf(!onPostgres)(
         await enqueue(
           url,
           `drain-${i}`,
-          `[ -e ${marker} ] || sleep 60; echo "$TASK_ID $PPID" >> ${file}`,
+          `[ -e ${marker} ] || sleep 60; echo "$TASK_ID ${STEP_SERVER_PID}" >> ${file}`,
         );
       }
       await waitFor(async () => (await getJson(url, '/api/queue/active-tasks')).body.count === 3, {

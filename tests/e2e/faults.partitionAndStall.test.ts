@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPausableProxy, type PausableProxy } from '../helpers/pausableProxy.js';
-import { isAlive } from '../helpers/processes.js';
+import { isAlive, STEP_SERVER_PID } from '../helpers/processes.js';
 import { startServerProcess, type ServerProcess } from '../helpers/serverProcess.js';
 import {
   createTestDatabase,
@@ -73,7 +73,7 @@ function step(marker: string): string {
     `for f in ${dir}/runs/$TASK_ID.*; do [ -e "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && echo "$TASK_ID" >> ${dir}/overlaps; done`,
     `mkdir -p ${dir}/runs; echo $$ > ${dir}/runs/$TASK_ID.$$`,
     `until [ -e ${marker} ]; do sleep 0.05; done`,
-    `echo "$TASK_ID $PPID" >> ${dir}/ends`,
+    `echo "$TASK_ID ${STEP_SERVER_PID}" >> ${dir}/ends`,
   ].join('; ');
 }
 

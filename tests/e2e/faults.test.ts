@@ -8,6 +8,7 @@ import { privatePostgresUnavailable, startPrivatePostgres } from '../helpers/pri
 import { startServerProcess } from '../helpers/serverProcess.js';
 import { onPostgres, POSTGRES_ONLY_MESSAGE } from '../helpers/testDatabase.js';
 import { getJson, postSpec, specYaml } from '../helpers/testServer.js';
+import { STEP_SERVER_PID } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let dir: string;
@@ -37,7 +38,9 @@ describe('the embedded database', () => {
     const url = await first.url();
     const { body } = await postSpec(
       url,
-      specYaml('killed-app', [`echo "run $PPID" >> ${log}; sleep 2; echo "done $PPID" >> ${log}`]),
+      specYaml('killed-app', [
+        `echo "run ${STEP_SERVER_PID}" >> ${log}; sleep 2; echo "done ${STEP_SERVER_PID}" >> ${log}`,
+      ]),
     );
     await waitFor(() => fs.existsSync(log), { what: 'the step to start' });
     await first.stop('SIGKILL');

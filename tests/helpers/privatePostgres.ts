@@ -43,7 +43,6 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const asRoot = process.getuid?.() === 0;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'queue-pg-'));
   const data = path.join(dir, 'data');
-  const port = 40_000 + Math.floor(Math.random() * 20_000);
   // initdb and the server refuse to run as root.
   const as = (cmd: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args);
@@ -59,10 +58,23 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     '-E',
     'UTF8',
   ]);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const pgctl = (...args: string[]) =>
     as(`${bin}/pg_ctl`, ['-D', data, '-l', path.join(dir, 'log'), ...args]);
-  await pgctl('-o', options, '-w', 'start');
+  // A port below Linux's ephemeral range (32768–60999), so that no outgoing connection of the
+  // tests can be holding it when the server starts or restarts; another test's private server may
+  // still have picked it, so the first start tries a few.
+  let port = 0;
+  let options = '';
+  for (let attempt = 1; ; attempt++) {
+    port = 20_000 + Math.floor(Math.random() * 12_000);
+    options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    try {
+      await pgctl('-o', options, '-w', 'start');
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: async () => {

@@ -68,3 +68,10 @@ export function processesWith(marker: string): number[] {
       }
     });
 }
+
+/**
+ * Shell text a step can use for the pid of the server that runs it: a server forks its steps
+ * through its step launcher (server/workflow/stepLauncher.ts), so a step's parent is the
+ * launcher's helper process, and the helper's parent is the server.
+ */
+export const STEP_SERVER_PID = '$(ps -o ppid= -p $PPID | tr -d " ")';
