@@ -17,7 +17,8 @@ WHERE t.id = next.id
 RETURNING t.id, t.task_id, t.app_name, t.workflow_name, t.steps, t.attempts, t.enqueued_at,
           t.started_at, next.resume_from`;
 
-const CLAIM = `
+/** The claim statement without a per-application limit ($1 node, $2 limit, $3 lease ms). */
+export const CLAIM = `
 WITH next AS (
   SELECT id, resume_from FROM queue_tasks
   WHERE status = 'pending' AND run_at <= now() AND ${NOT_PAUSED}

@@ -10,10 +10,13 @@ export const CLUSTER_SCOPE = '*';
  * The claim's filter: no pause covers the task. Two uncorrelated sub-queries, each run once per
  * statement: a correlated NOT EXISTS let the planner, with no statistics on the (mostly empty)
  * table, sort every pending task instead of walking the claim index (60 ms instead of 0.1 ms a
- * claim with 20,000 pending).
+ * claim with 20,000 pending). The application name is compared as an expression (`|| ''`), which
+ * has no statistics: on the bare column, once a burst of one application is analyzed (one
+ * distinct value), the planner expects `<> ALL` to remove every row and again sorts the whole
+ * backlog by a sequential scan (17 ms instead of 0.2 ms a claim with 10,000 pending).
  */
 export const NOT_PAUSED = `NOT EXISTS (SELECT 1 FROM queue_pauses WHERE scope = '${CLUSTER_SCOPE}')
-    AND app_name <> ALL (ARRAY(SELECT scope FROM queue_pauses))`;
+    AND (app_name || '') <> ALL (ARRAY(SELECT scope FROM queue_pauses))`;
 
 export interface PauseRow {
   scope: string;
