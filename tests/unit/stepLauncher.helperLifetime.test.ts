@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBashStep } from '../../server/workflow/bashStep.js';
 import { StepLauncher } from '../../server/workflow/stepLauncher.js';
 import { isAlive, liveGroupMembers } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { stepPath, useBashHarness } from './support/bashHarness.js';
+import { useBashHarness } from './support/bashHarness.js';
 import { moduleUrl, startNodeScript } from './support/nodeScript.js';
 
 const bash = useBashHarness();
@@ -37,14 +36,9 @@ describe('when the helper dies', () => {
   it('the server kills the groups of its steps, and they end as killed', async () => {
     const steps = launcher();
     let pgid = 0;
-    const running = runBashStep({
+    const running = bash.run({
       command: 'sleep 30 & echo $! > pidfile; echo ready; sleep 30',
-      cwd: bash.dir,
-      env: { PATH: stepPath },
       timeoutMs: 60_000,
-      killGraceMs: 500,
-      outputLimitBytes: 1_024,
-      signal: new AbortController().signal,
       spawn: steps.spawn,
       onSpawn: (pid) => (pgid = pid),
     });
@@ -63,16 +57,7 @@ describe('when the helper dies', () => {
     await bash.waitUntilGroupGone(pgid);
     await bash.waitUntilGone(background);
     // A new helper takes the next step.
-    const next = await runBashStep({
-      command: 'echo again',
-      cwd: bash.dir,
-      env: { PATH: stepPath },
-      timeoutMs: 10_000,
-      killGraceMs: 500,
-      outputLimitBytes: 1_024,
-      signal: new AbortController().signal,
-      spawn: steps.spawn,
-    });
+    const next = await bash.run({ command: 'echo again', spawn: steps.spawn });
     expect(next).toMatchObject({ exitCode: 0, output: 'again\n' });
   });
 });
@@ -130,17 +115,7 @@ describe('when the server dies', () => {
 describe('a closed launcher', () => {
   it('stops its helper, and refuses new steps with a clear error', async () => {
     const steps = launcher();
-    const run = (command: string) =>
-      runBashStep({
-        command,
-        cwd: bash.dir,
-        env: { PATH: stepPath },
-        timeoutMs: 10_000,
-        killGraceMs: 500,
-        outputLimitBytes: 1_024,
-        signal: new AbortController().signal,
-        spawn: steps.spawn,
-      });
+    const run = (command: string) => bash.run({ command, spawn: steps.spawn });
     // The step's parent is the helper.
     const helperPid = Number((await run('echo $PPID')).output.trim());
     expect(helperPid).not.toBe(process.pid);
