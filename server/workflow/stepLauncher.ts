@@ -4,11 +4,12 @@
 // The helper is a bare Node process that only spawns, relays output and exits, over an IPC
 // channel. The server keeps the pids and signals process groups itself, as with spawnDirect.
 // If the server dies, the helper sees its channel close and kills every step's group; if the
-// helper dies, the server kills the groups of the steps it had started. So steps forked here need
+// helper dies, its steps are reported killed, and bashStep.ts kills a step's group when it ends,
+// as always. So steps forked here need
 // no watchdog of their own (bashStep.ts): one fork and one exec per step, as from a bare loop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { SpawnStep, StepCommand, StepProcessHandlers } from './stepProcess.js';
+import type { SpawnStep, StepProcessHandlers } from './stepProcess.js';
 
 // The helper's whole program (plain JavaScript: it runs as `node --input-type=module --eval`, so
 // it needs neither a build nor a loader, and it imports nothing but child_process).
@@ -70,14 +71,14 @@ process.on('message', (m) => {
 
 type HelperMessage =
   | { t: 'start'; id: number; pid: number }
-  | { t: 'data'; id: number; chunk: Uint8Array; err: boolean }
+  | { t: 'data'; id: number; chunk: Buffer; err: boolean }
   | { t: 'closed'; id: number }
   | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
   | { t: 'error'; id: number; message: string };
 
 interface LiveStep {
   handlers: StepProcessHandlers;
-  pid?: number;
+  started: boolean;
   exited: boolean;
   outputClosed: boolean;
 }
@@ -98,9 +99,9 @@ export class StepLauncher {
       return { abandonOutput: () => undefined };
     }
     const helper = this.ensureHelper();
-    this.steps.set(id, { handlers, exited: false, outputClosed: false });
+    this.steps.set(id, { handlers, started: false, exited: false, outputClosed: false });
     this.refChanged();
-    helper.send({ t: 'spawn', id, ...this.portable(command) });
+    helper.send({ t: 'spawn', id, ...command });
     return {
       abandonOutput: () => {
         if (this.forget(id)) this.helper?.send({ t: 'drop', id });
@@ -112,26 +113,12 @@ export class StepLauncher {
   async close(): Promise<void> {
     this.closed = true;
     const helper = this.helper;
-    if (!helper) return;
+    if (!helper || helper.exitCode !== null || helper.signalCode !== null) return;
     const exited = new Promise((resolve) => helper.once('exit', resolve));
-    if (helper.exitCode === null && helper.signalCode === null) {
-      if (helper.connected) helper.disconnect();
-      const timer = setTimeout(() => helper.kill('SIGKILL'), 2_000);
-      await exited;
-      clearTimeout(timer);
-    }
-  }
-
-  /** The command without undefined fields (the IPC channel's serializer keeps them anyway). */
-  private portable(command: StepCommand): StepCommand {
-    return {
-      file: command.file,
-      args: command.args,
-      cwd: command.cwd,
-      env: command.env,
-      ...(command.uid !== undefined ? { uid: command.uid } : {}),
-      ...(command.gid !== undefined ? { gid: command.gid } : {}),
-    };
+    if (helper.connected) helper.disconnect();
+    const timer = setTimeout(() => helper.kill('SIGKILL'), 2_000);
+    await exited;
+    clearTimeout(timer);
   }
 
   private ensureHelper(): ChildProcess {
@@ -153,15 +140,11 @@ export class StepLauncher {
       if (!this.closed) {
         this.logger.error({ code, signal }, 'the step launcher exited; starting a new one');
       }
-      // Its steps may still run (their parent is gone, not their group): end them.
+      // Its steps may still run (their parent is gone, not their group): reported killed, they
+      // are (runBashStep kills a step's group as it ends).
       for (const [id, step] of this.steps) {
         this.forget(id);
-        if (step.pid !== undefined) {
-          try {
-            process.kill(-step.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
+        if (step.started) {
           if (!step.exited) step.handlers.onExit(null, 'SIGKILL');
           if (!step.outputClosed) step.handlers.onOutputClosed();
         } else {
@@ -169,7 +152,6 @@ export class StepLauncher {
         }
       }
     });
-    this.refChanged();
     return helper;
   }
 
@@ -178,19 +160,13 @@ export class StepLauncher {
     if (!step) return;
     switch (message.t) {
       case 'start':
-        step.pid = message.pid;
+        step.started = true;
         step.handlers.onStart(message.pid);
         break;
-      case 'data': {
-        const { chunk } = message;
-        step.handlers.onData(
-          Buffer.isBuffer(chunk)
-            ? chunk
-            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-          message.err,
-        );
+      case 'data':
+        // The channel's serializer ('advanced') hands Buffers over as Buffers.
+        step.handlers.onData(message.chunk, message.err);
         break;
-      }
       case 'exit':
         step.exited = true;
         if (step.outputClosed) this.forget(message.id);
