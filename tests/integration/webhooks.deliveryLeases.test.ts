@@ -72,6 +72,29 @@ describe('the trigger', () => {
     ]);
   });
 
+  it('stores the deliveries of a statement that changes many tasks in task order', async () => {
+    const ids = [await insertTask('app-b'), await insertTask('app-a'), await insertTask('app-b')];
+    await db.query(`UPDATE queue_tasks SET status = 'running' WHERE id = $1`, [ids[2]]);
+    const last = (await deliveries()).at(-1)?.id ?? 0;
+    // One statement moves all three to running: the third was running already.
+    await db.query(`UPDATE queue_tasks SET status = 'running', attempts = 1 WHERE id = ANY($1)`, [
+      ids,
+    ]);
+    await db.query(`UPDATE queue_tasks SET status = 'completed' WHERE id = ANY($1)`, [ids]);
+    const rows = await db.query<{ webhook: string; event_type: string; task_row: number }>(
+      `SELECT w.name AS webhook, d.event_type, t.id AS task_row FROM queue_webhook_deliveries d
+         JOIN queue_webhooks w ON w.id = d.webhook_id JOIN queue_tasks t ON t.task_id = d.task_id
+        WHERE d.id > $1 ORDER BY d.id`,
+      [last],
+    );
+    expect(rows.map((r) => [r.webhook, r.event_type, r.task_row])).toEqual([
+      ['app-starts', 'task.started', ids[0]],
+      ['all-ends', 'task.completed', ids[0]],
+      ['all-ends', 'task.completed', ids[1]],
+      ['all-ends', 'task.completed', ids[2]],
+    ]);
+  });
+
   it('rolls back with the status change', async () => {
     const before = (await deliveries()).length;
     const id = await insertTask('app-a');
