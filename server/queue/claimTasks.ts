@@ -5,6 +5,15 @@
 // Paused applications (queue_pauses) are skipped; a claim hands over and clears `resume_from`.
 import type { WorkflowStep } from '../../shared/spec.js';
 import { ADVISORY_LOCKS, type Database } from '../db/database.js';
+import {
+  finishParams,
+  finishUpdate,
+  toMap,
+  type FinishedAttempt,
+  type FinishedRow,
+  type FinishRow,
+  type RetryPolicy,
+} from './finishTasks.js';
 import { NOT_PAUSED } from './pauses.js';
 import type { ClaimedTask } from './types.js';
 
@@ -17,15 +26,33 @@ WHERE t.id = next.id
 RETURNING t.id, t.task_id, t.app_name, t.workflow_name, t.steps, t.attempts, t.enqueued_at,
           t.started_at, next.resume_from`;
 
-/** The claim statement without a per-application limit ($1 node, $2 limit, $3 lease ms). */
-export const CLAIM = `
-WITH next AS (
+const NEXT = `next AS (
   SELECT id, resume_from FROM queue_tasks
   WHERE status = 'pending' AND run_at <= now() AND ${NOT_PAUSED}
   ORDER BY priority DESC NULLS LAST, id
   LIMIT $2
   FOR UPDATE SKIP LOCKED
-)${CLAIMED}`;
+)`;
+
+/** The claim statement without a per-application limit ($1 node, $2 limit, $3 lease ms). */
+export const CLAIM = `
+WITH ${NEXT}${CLAIMED}`;
+
+// The claim and the results of this node's finished attempts in one statement: one round trip,
+// one commit and one call of each trigger where there were two. Both parts keep their own fencing
+// (finishTasks.ts); they touch different rows (running ones are finished, pending ones claimed),
+// and a task put back to `pending` by its result is not claimed by the same statement (one
+// snapshot). Result rows come back with `finished` set.
+const CLAIM_AND_FINISH = `
+WITH finished AS (${finishUpdate(4)}
+), ${NEXT}, claimed AS (${CLAIMED}
+)
+SELECT false AS finished, id, task_id, app_name, workflow_name, steps, attempts, enqueued_at,
+       started_at, resume_from, NULL::text AS status, NULL::timestamptz AS run_at
+  FROM claimed
+UNION ALL
+SELECT true, id, NULL, NULL, NULL, NULL, attempts, NULL, NULL, NULL, status, run_at
+  FROM finished`;
 
 // Each application with room (limit minus what it runs) offers the head of its own queue; the
 // best of those offers are taken. A burst from one application cannot hide another's tasks.
@@ -87,6 +114,35 @@ export async function claimTasks(db: Database, options: ClaimOptions): Promise<C
           return tx.query<Row>(CLAIM_FAIR, [...params, appLimit]);
         })
       : await db.query<Row>(CLAIM, params, { timeoutMs: options.timeoutMs });
+  return toClaimed(rows);
+}
+
+/**
+ * Claims like `claimTasks` (never under a per-application limit) and stores these results in the
+ * same statement. All or nothing: when it fails, neither the claim nor any result was written.
+ */
+export async function claimAndFinish(
+  db: Database,
+  options: Omit<ClaimOptions, 'appLimit'>,
+  results: { attempts: readonly FinishedAttempt[]; retry: RetryPolicy },
+): Promise<{ tasks: ClaimedTask[]; finished: Map<string, FinishedRow> }> {
+  const rows = await db.query<Row & FinishRow & { finished: boolean }>(
+    CLAIM_AND_FINISH,
+    [
+      options.nodeId,
+      options.limit,
+      options.leaseMs,
+      ...finishParams(results.attempts, results.retry),
+    ],
+    { timeoutMs: options.timeoutMs },
+  );
+  return {
+    tasks: toClaimed(rows.filter((row) => !row.finished)),
+    finished: toMap(rows.filter((row) => row.finished)),
+  };
+}
+
+function toClaimed(rows: Row[]): ClaimedTask[] {
   return rows
     .sort((a, b) => a.id - b.id)
     .map((row) => ({

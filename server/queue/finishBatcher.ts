@@ -2,7 +2,9 @@
 // goes out in the next single statement. When the database is unreachable the results wait and
 // are written once it is back, so a task that finished during an outage is not run again. Any
 // other failure of a batch is retried row by row, so one bad result never costs another its
-// record; a row that still fails is recorded as a failed attempt naming why.
+// record; a row that still fails is recorded as a failed attempt naming why. A claim about to be
+// sent may carry the finished results waiting here in its own statement (`take`), and gives them
+// back when that statement fails.
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
@@ -10,6 +12,7 @@ import {
   finishTasks,
   releaseTasks,
   runKey,
+  type FinishedAttempt,
   type FinishedRow,
   type RetryPolicy,
 } from './finishTasks.js';
@@ -28,6 +31,12 @@ export type WriteResult = FinishedRow | { fenced: true };
 interface Waiting {
   result: AttemptResult;
   resolve: (written: WriteResult) => void;
+}
+
+/** Results taken out to be written by another statement: `settle` or `giveBack` them. */
+export interface TakenResults {
+  readonly attempts: FinishedAttempt[];
+  readonly entries: readonly Waiting[];
 }
 
 const RETRY_MIN_MS = 100;
@@ -49,9 +58,37 @@ export class FinishBatcher {
   add(result: AttemptResult): Promise<WriteResult> {
     return new Promise((resolve) => {
       this.waiting.push({ result, resolve });
-      this.flushing ??= this.flushAll().finally(() => {
-        this.flushing = undefined;
-      });
+      this.flushSoon();
+    });
+  }
+
+  /**
+   * The finished attempts (not hand-backs) waiting for the next write, taken out of the queue;
+   * undefined when there are none.
+   */
+  take(): TakenResults | undefined {
+    const entries = this.waiting.filter((w) => w.result.outcome.kind !== 'released');
+    if (entries.length === 0) return undefined;
+    this.waiting = this.waiting.filter((w) => w.result.outcome.kind === 'released');
+    return { attempts: finishedAttempts(entries.map((w) => w.result)), entries };
+  }
+
+  /** Taken results were written: each gets its row, or `fenced` when the statement skipped it. */
+  settle(taken: TakenResults, rows: Map<string, FinishedRow>): void {
+    for (const w of taken.entries) {
+      w.resolve(rows.get(runKey(w.result.id, w.result.attempt)) ?? { fenced: true });
+    }
+  }
+
+  /** Taken results were not written: they are written as any other, in the next batch. */
+  giveBack(taken: TakenResults): void {
+    this.waiting = [...taken.entries, ...this.waiting];
+    this.flushSoon();
+  }
+
+  private flushSoon(): void {
+    this.flushing ??= this.flushAll().finally(() => {
+      this.flushing = undefined;
     });
   }
 
@@ -158,14 +195,17 @@ export class FinishBatcher {
     const released = results
       .filter((r) => r.outcome.kind === 'released')
       .map((r) => ({ id: r.id, attempt: r.attempt }));
-    const finished = results.flatMap((r) =>
-      r.outcome.kind === 'released' ? [] : [{ id: r.id, attempt: r.attempt, outcome: r.outcome }],
-    );
     const [finishedStatuses, releasedStatuses] = await Promise.all([
-      finishTasks(this.db, this.nodeId, finished, this.retry),
+      finishTasks(this.db, this.nodeId, finishedAttempts(results), this.retry),
       releaseTasks(this.db, this.nodeId, released),
     ]);
     for (const [key, row] of releasedStatuses) finishedStatuses.set(key, row);
     return finishedStatuses;
   }
+}
+
+function finishedAttempts(results: readonly AttemptResult[]): FinishedAttempt[] {
+  return results.flatMap((r) =>
+    r.outcome.kind === 'released' ? [] : [{ id: r.id, attempt: r.attempt, outcome: r.outcome }],
+  );
 }

@@ -30,14 +30,20 @@ export interface RetryPolicy {
 const RETRY = `(v.outcome = 'failed' AND t.cancel_requested_at IS NULL
   AND t.attempts - t.lost_count - t.attempt_base < t.max_attempts)`;
 
-const FINISH = `
+/**
+ * The result write ($1 node). Its arrays and retry policy take the parameters from `$p` on
+ * (`finishParams`), so a claim can carry the same write in its own statement (claimTasks.ts).
+ */
+export function finishUpdate(p: number): string {
+  const [ids, attempts, outcomes, errors, base, max] = [0, 1, 2, 3, 4, 5].map((i) => `$${p + i}`);
+  return `
 UPDATE queue_tasks t
 SET status = CASE WHEN v.outcome = 'completed' THEN 'completed'
       WHEN t.cancel_requested_at IS NOT NULL THEN 'cancelled'
       WHEN ${RETRY} THEN 'pending' ELSE v.outcome END,
     completed_at = CASE WHEN ${RETRY} THEN NULL ELSE now() END,
     run_at = CASE WHEN ${RETRY}
-      THEN now() + least($7::float8, $6::float8 * power(2, t.attempts - t.lost_count - t.attempt_base - 1))
+      THEN now() + least(${max}::float8, ${base}::float8 * power(2, t.attempts - t.lost_count - t.attempt_base - 1))
                    * (0.5 + random() / 2) * interval '1 millisecond'
       ELSE t.run_at END,
     error_message = CASE WHEN v.outcome = 'failed' AND t.cancel_requested_at IS NOT NULL
@@ -48,19 +54,19 @@ SET status = CASE WHEN v.outcome = 'completed' THEN 'completed'
       END,
     locked_by = NULL,
     lease_expires_at = NULL
-FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[]) AS v(id, attempt, outcome, error)
+FROM unnest(${ids}::bigint[], ${attempts}::int[], ${outcomes}::text[], ${errors}::text[]) AS v(id, attempt, outcome, error)
 WHERE t.id = v.id AND t.attempts = v.attempt AND t.status = 'running' AND t.locked_by = $1
 RETURNING t.id, t.attempts, t.status, t.run_at`;
+}
 
-export async function finishTasks(
-  db: Queryable,
-  nodeId: string,
+const FINISH = finishUpdate(2);
+
+/** The parameters of `finishUpdate` for these attempts, in order. */
+export function finishParams(
   attempts: readonly FinishedAttempt[],
   retry: RetryPolicy,
-): Promise<Map<string, FinishedRow>> {
-  if (attempts.length === 0) return new Map();
-  const rows = await db.query<Row>(FINISH, [
-    nodeId,
+): unknown[] {
+  return [
     attempts.map((a) => a.id),
     attempts.map((a) => a.attempt),
     attempts.map((a) => a.outcome.kind),
@@ -69,7 +75,17 @@ export async function finishTasks(
     ),
     retry.baseDelayMs,
     retry.maxDelayMs,
-  ]);
+  ];
+}
+
+export async function finishTasks(
+  db: Queryable,
+  nodeId: string,
+  attempts: readonly FinishedAttempt[],
+  retry: RetryPolicy,
+): Promise<Map<string, FinishedRow>> {
+  if (attempts.length === 0) return new Map();
+  const rows = await db.query<FinishRow>(FINISH, [nodeId, ...finishParams(attempts, retry)]);
   return toMap(rows);
 }
 
@@ -99,7 +115,7 @@ export async function releaseTasks(
   attempts: readonly { id: number; attempt: number }[],
 ): Promise<Map<string, FinishedRow>> {
   if (attempts.length === 0) return new Map();
-  const rows = await db.query<Row>(RELEASE, [
+  const rows = await db.query<FinishRow>(RELEASE, [
     nodeId,
     attempts.map((a) => a.id),
     attempts.map((a) => a.attempt),
@@ -107,7 +123,7 @@ export async function releaseTasks(
   return toMap(rows);
 }
 
-interface Row {
+export interface FinishRow {
   id: number;
   attempts: number;
   status: TaskStatus;
@@ -119,7 +135,7 @@ export function runKey(id: number, attempt: number): string {
   return `${id}:${attempt}`;
 }
 
-function toMap(rows: Row[]): Map<string, FinishedRow> {
+export function toMap(rows: FinishRow[]): Map<string, FinishedRow> {
   return new Map(
     rows.map((row) => [runKey(row.id, row.attempts), { status: row.status, runAt: row.run_at }]),
   );

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { StopReason } from '../workflow/runWorkflow.js';
 import { CHANNELS } from './channels.js';
-import { claimTasks } from './claimTasks.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { claimAndFinish, claimTasks } from './claimTasks.js';
 import { FinishBatcher, type AttemptResult } from './finishBatcher.js';
 import { runKey, type RetryPolicy } from './finishTasks.js';
 import { claimTimeoutMs, type LeaseTiming } from './leaseFence.js';
@@ -256,19 +257,33 @@ export class QueueWorker {
   }
 
   private async claimLoop(): Promise<void> {
+    let carry = true;
     for (;;) {
       this.claimAgain = false;
       const free = this.options.concurrency - this.executingCount;
       if (free > 0 && this.mayClaim()) {
+        const options = {
+          nodeId: this.options.nodeId,
+          limit: free,
+          leaseMs: this.options.leaseMs,
+          appLimit: this.options.appLimit,
+          timeoutMs: claimTimeoutMs(this.timing),
+        };
+        // The results of the tasks whose end freed these slots go in the claim's statement.
+        const results = carry && options.appLimit === 0 ? this.finisher.take() : undefined;
         const sent = performance.now();
         try {
-          const tasks = await claimTasks(this.options.database, {
-            nodeId: this.options.nodeId,
-            limit: free,
-            leaseMs: this.options.leaseMs,
-            appLimit: this.options.appLimit,
-            timeoutMs: claimTimeoutMs(this.timing),
-          });
+          let tasks: ClaimedTask[];
+          if (results) {
+            const written = await claimAndFinish(this.options.database, options, {
+              attempts: results.attempts,
+              retry: this.options.retry,
+            });
+            this.finisher.settle(results, written.finished);
+            tasks = written.tasks;
+          } else {
+            tasks = await claimTasks(this.options.database, options);
+          }
           // Draining, or the answer came too late to prove the lease: give them straight back.
           const late = this.state !== 'running' || performance.now() >= this.deadline(sent);
           for (const task of tasks) {
@@ -278,6 +293,17 @@ export class QueueWorker {
           // A full batch means more may be waiting.
           if (tasks.length === free && !late) this.claimAgain = true;
         } catch (error) {
+          if (results) {
+            // Nothing of that statement was written (or, after a timeout, perhaps all of it: a
+            // result written twice finds its row no longer running, and is reported fenced).
+            this.finisher.giveBack(results);
+            if (!isDatabaseUnavailable(error)) {
+              // A result the database refuses is the finisher's to isolate; claim on without.
+              carry = false;
+              this.claimAgain = true;
+              continue;
+            }
+          }
           // The poll tries again; no tight loop against a database that is down.
           this.log.warn({ err: error }, 'could not claim tasks');
           this.claimAgain = false;
@@ -334,9 +360,10 @@ export class QueueWorker {
       }
       run.executing = false;
       // The slot is free before the result is stored: the write happens outside the p-queue job,
-      // in a batch with the results of other tasks, while the next task already runs.
-      this.storeInBackground(run, outcome);
+      // with the claim for the freed slots (the wake-up is queued before the finisher's own
+      // write, so it takes the result first) or else in a batch with the results of other tasks.
       this.wakeSoon();
+      this.storeInBackground(run, outcome);
     });
   }
 
