@@ -62,10 +62,7 @@ RETURNING t.id, t.attempts, t.status, t.run_at`;
 const FINISH = finishUpdate(2);
 
 /** The parameters of `finishUpdate` for these attempts, in order. */
-export function finishParams(
-  attempts: readonly FinishedAttempt[],
-  retry: RetryPolicy,
-): unknown[] {
+export function finishParams(attempts: readonly FinishedAttempt[], retry: RetryPolicy): unknown[] {
   return [
     attempts.map((a) => a.id),
     attempts.map((a) => a.attempt),
