@@ -96,7 +96,7 @@ async function measure(variant: (typeof VARIANTS)[number]) {
         ids[i],
       ]),
     );
-    // A lease renewal leaves the status alone: the trigger's WHEN clause skips it.
+    // A lease renewal leaves the status alone: the trigger finds no status change to deliver.
     const renew = await timePerOp(TASKS, (i) =>
       db.query(`UPDATE queue_tasks SET lease_expires_at = now() WHERE id = $1`, [ids[i]]),
     );
