@@ -98,7 +98,8 @@ async function runStep(
   const record = { taskRowId: task.id, attempt: task.attempt, position };
   const ids = { task_id: task.taskId, attempt: task.attempt, position };
   const log = deps.logger.child({ taskId: task.taskId, step: step.name });
-  await bestEffort(log, 'record step start', () =>
+  // Written while the step starts (its latency is not the step's); awaited before the end's write.
+  const startRecorded = bestEffort(log, 'record step start', () =>
     recordStepStart(deps.db, { ...record, name: step.name, type: step.type }),
   );
   deps.publish?.({ type: 'step.started', ...ids, name: step.name, at: new Date().toISOString() });
@@ -155,6 +156,7 @@ async function runStep(
   } finally {
     clearInterval(saver);
     live?.flush();
+    await startRecorded;
   }
   const durationMs = Math.round(performance.now() - started);
   const outcome = stepOutcome(step.name, result, timeoutMs, signal);
