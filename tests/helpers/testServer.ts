@@ -1,10 +1,12 @@
 // Starts a real queue node on port 0 against the test file's database, with logs captured.
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { createQueueServer, type QueueServer } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createQueueClient, type QueueClient } from '@innominatus-queue/client';
-import type { TestDatabase } from './testDatabase.js';
+import type { Database } from '../../server/db/database.js';
+import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 import { guideSpecYaml } from './guideSpec.js';
 
 export const liveServers = new Set<QueueServer>();
@@ -64,6 +66,38 @@ export async function startTestServer(
     stop: async () => {
       await server.stop();
       liveServers.delete(server);
+    },
+  };
+}
+
+/**
+ * An API-only node (nothing claims but the test) on the file's own database, started before the
+ * file's tests and stopped after them. Its fields are read inside the tests.
+ */
+export function useApiOnlyNode(): {
+  readonly database: TestDatabase;
+  readonly node: TestServer;
+  readonly db: Database;
+} {
+  let database: TestDatabase | undefined;
+  let node: TestServer | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    node = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
+  });
+  afterAll(async () => {
+    await node?.stop();
+    await database?.drop();
+  });
+  return {
+    get database() {
+      return database!;
+    },
+    get node() {
+      return node!;
+    },
+    get db() {
+      return node!.server.services.database;
     },
   };
 }

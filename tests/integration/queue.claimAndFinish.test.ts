@@ -2,33 +2,19 @@
 // stay fenced, a task put back to `pending` by its result is not claimed by the same statement,
 // and results the statement did not write go back to the finisher and are written as any other.
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../server/db/database.js';
+import { describe, expect, it } from 'vitest';
 import { claimAndFinish, claimTasks } from '../../server/queue/claimTasks.js';
 import { FinishBatcher } from '../../server/queue/finishBatcher.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { postSpec, specYaml, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { postSpec, specYaml, useApiOnlyNode } from '../helpers/testServer.js';
 
 const RETRY = { baseDelayMs: 60_000, maxDelayMs: 60_000 };
 
-let database: TestDatabase;
-let node: TestServer;
-let db: Database;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  node = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
-  db = node.server.services.database;
-});
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
-});
+const api = useApiOnlyNode();
 
 const statuses = async () =>
   Object.fromEntries(
     (
-      await db.query<{ app_name: string; status: string; locked_by: string | null }>(
+      await api.db.query<{ app_name: string; status: string; locked_by: string | null }>(
         'SELECT app_name, status, locked_by FROM queue_tasks',
       )
     ).map((r) => [r.app_name, `${r.status}${r.locked_by ? ` by ${r.locked_by}` : ''}`]),
@@ -37,16 +23,16 @@ const statuses = async () =>
 describe('claimAndFinish', () => {
   it('stores fenced results and claims pending tasks in one statement', async () => {
     for (const app of ['done', 'broken', 'retried', 'other-node', 'next-1', 'next-2']) {
-      await postSpec(node.url, specYaml(app, ['true']));
+      await postSpec(api.node.url, specYaml(app, ['true']));
     }
-    await db.query(`UPDATE queue_tasks SET max_attempts = 2 WHERE app_name = 'retried'`);
-    const mine = await claimTasks(db, { nodeId: 'n1', limit: 3, leaseMs: 60_000 });
-    const theirs = await claimTasks(db, { nodeId: 'n2', limit: 1, leaseMs: 60_000 });
+    await api.db.query(`UPDATE queue_tasks SET max_attempts = 2 WHERE app_name = 'retried'`);
+    const mine = await claimTasks(api.db, { nodeId: 'n1', limit: 3, leaseMs: 60_000 });
+    const theirs = await claimTasks(api.db, { nodeId: 'n2', limit: 1, leaseMs: 60_000 });
     const byApp = new Map([...mine, ...theirs].map((t) => [t.appName, t]));
     const result = (app: string) => ({ id: byApp.get(app)!.id, attempt: 1 });
 
     const { tasks, finished } = await claimAndFinish(
-      db,
+      api.db,
       { nodeId: 'n1', limit: 5, leaseMs: 60_000 },
       {
         attempts: [
@@ -79,10 +65,10 @@ describe('claimAndFinish', () => {
 
 describe('FinishBatcher.take', () => {
   it('hands out finished results only; results given back are written by the batcher', async () => {
-    await postSpec(node.url, specYaml('give-back-1', ['true']));
-    await postSpec(node.url, specYaml('give-back-2', ['true']));
-    const [a, b] = await claimTasks(db, { nodeId: 'n3', limit: 2, leaseMs: 60_000 });
-    const batcher = new FinishBatcher(db, 'n3', RETRY, pino({ level: 'silent' }));
+    await postSpec(api.node.url, specYaml('give-back-1', ['true']));
+    await postSpec(api.node.url, specYaml('give-back-2', ['true']));
+    const [a, b] = await claimTasks(api.db, { nodeId: 'n3', limit: 2, leaseMs: 60_000 });
+    const batcher = new FinishBatcher(api.db, 'n3', RETRY, pino({ level: 'silent' }));
     const written = [
       batcher.add({ id: a!.id, taskId: a!.taskId, attempt: 1, outcome: { kind: 'completed' } }),
       batcher.add({ id: b!.id, taskId: b!.taskId, attempt: 1, outcome: { kind: 'released' } }),

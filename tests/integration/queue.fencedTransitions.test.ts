@@ -3,48 +3,29 @@
 // and over a shutdown's hand-back (never back to `pending`); a heartbeat does not renew a lease
 // that already expired; retention never deletes a task that a retry made `pending` meanwhile.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../server/db/database.js';
+import { describe, expect, it } from 'vitest';
 import { requestCancel, retryTask } from '../../server/queue/changeTasks.js';
 import { claimTasks } from '../../server/queue/claimTasks.js';
 import { finishTasks, releaseTasks, runKey } from '../../server/queue/finishTasks.js';
 import { heartbeat } from '../../server/queue/nodes.js';
 import { recoverTasks } from '../../server/queue/recoverTasks.js';
 import { pruneFinishedTasks } from '../../server/queue/retention.js';
-import {
-  createTestDatabase,
-  onPostgres,
-  POSTGRES_ONLY_MESSAGE,
-  type TestDatabase,
-} from '../helpers/testDatabase.js';
-import { postSpec, specYaml, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { onPostgres, POSTGRES_ONLY_MESSAGE } from '../helpers/testDatabase.js';
+import { postSpec, specYaml, useApiOnlyNode } from '../helpers/testServer.js';
 
-let database: TestDatabase;
-let node: TestServer;
-let db: Database;
 const NODE = 'node-a';
 const retry = { baseDelayMs: 10, maxDelayMs: 10 };
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  // API-only: nothing claims but the test.
-  node = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
-  db = node.server.services.database;
-});
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
-});
+const api = useApiOnlyNode();
 
 async function claimOne(app: string) {
-  const { body } = await postSpec(node.url, specYaml(app, ['true']));
-  const [task] = await claimTasks(db, { nodeId: NODE, limit: 1, leaseMs: 60_000 });
+  const { body } = await postSpec(api.node.url, specYaml(app, ['true']));
+  const [task] = await claimTasks(api.db, { nodeId: NODE, limit: 1, leaseMs: 60_000 });
   expect(task?.taskId).toBe(body.task_id);
   return task!;
 }
 
 async function row(taskId: string) {
-  const [r] = await db.query<{
+  const [r] = await api.db.query<{
     status: string;
     attempts: number;
     used: number;
@@ -61,14 +42,19 @@ describe('fenced transitions', () => {
     const task = await claimOne('fence-app');
     const failed = { kind: 'failed' as const, error: 'boom' };
     expect(
-      await finishTasks(db, 'other-node', [{ id: task.id, attempt: 1, outcome: failed }], retry),
+      await finishTasks(
+        api.db,
+        'other-node',
+        [{ id: task.id, attempt: 1, outcome: failed }],
+        retry,
+      ),
     ).toEqual(new Map());
     expect(
-      await finishTasks(db, NODE, [{ id: task.id, attempt: 2, outcome: failed }], retry),
+      await finishTasks(api.db, NODE, [{ id: task.id, attempt: 2, outcome: failed }], retry),
     ).toEqual(new Map());
-    expect(await releaseTasks(db, NODE, [{ id: task.id, attempt: 2 }])).toEqual(new Map());
+    expect(await releaseTasks(api.db, NODE, [{ id: task.id, attempt: 2 }])).toEqual(new Map());
     const written = await finishTasks(
-      db,
+      api.db,
       NODE,
       [{ id: task.id, attempt: 1, outcome: { kind: 'completed' } }],
       retry,
@@ -80,7 +66,7 @@ describe('fenced transitions', () => {
     const task = await claimOne('nul-app');
     const error = 'x\u0000y \uFFFD é 😀';
     const written = await finishTasks(
-      db,
+      api.db,
       NODE,
       [{ id: task.id, attempt: 1, outcome: { kind: 'failed', error } }],
       retry,
@@ -91,9 +77,9 @@ describe('fenced transitions', () => {
 
   it('a cancel request that lands while the attempt fails makes it cancelled', async () => {
     const task = await claimOne('cancel-fail-app');
-    expect((await requestCancel(db, task.taskId, 'alice')).kind).toBe('cancelling');
+    expect((await requestCancel(api.db, task.taskId, 'alice')).kind).toBe('cancelling');
     await finishTasks(
-      db,
+      api.db,
       NODE,
       [{ id: task.id, attempt: 1, outcome: { kind: 'failed', error: 'exit 3' } }],
       retry,
@@ -104,9 +90,9 @@ describe('fenced transitions', () => {
 
   it('a cancel request never lets a completed attempt become anything but completed', async () => {
     const task = await claimOne('cancel-done-app');
-    await requestCancel(db, task.taskId, 'alice');
+    await requestCancel(api.db, task.taskId, 'alice');
     await finishTasks(
-      db,
+      api.db,
       NODE,
       [{ id: task.id, attempt: 1, outcome: { kind: 'completed' } }],
       retry,
@@ -116,20 +102,20 @@ describe('fenced transitions', () => {
 
   it('a task cancelled during a shutdown is not handed back to the queue', async () => {
     const task = await claimOne('cancel-release-app');
-    await requestCancel(db, task.taskId, 'alice');
-    const released = await releaseTasks(db, NODE, [{ id: task.id, attempt: 1 }]);
+    await requestCancel(api.db, task.taskId, 'alice');
+    const released = await releaseTasks(api.db, NODE, [{ id: task.id, attempt: 1 }]);
     expect(released.get(runKey(task.id, 1))?.status).toBe('cancelled');
     expect(await row(task.taskId)).toMatchObject({ status: 'cancelled', attempts: 1 });
   });
 
   it('a hand-back uses up no attempt, and the next run has a new attempt number', async () => {
     const task = await claimOne('release-app');
-    await releaseTasks(db, NODE, [{ id: task.id, attempt: 1 }]);
+    await releaseTasks(api.db, NODE, [{ id: task.id, attempt: 1 }]);
     expect(await row(task.taskId)).toMatchObject({ status: 'pending', attempts: 1, used: 0 });
-    const [again] = await claimTasks(db, { nodeId: NODE, limit: 1, leaseMs: 60_000 });
+    const [again] = await claimTasks(api.db, { nodeId: NODE, limit: 1, leaseMs: 60_000 });
     expect(again?.attempt).toBe(2);
     await finishTasks(
-      db,
+      api.db,
       NODE,
       [{ id: task.id, attempt: 2, outcome: { kind: 'completed' } }],
       retry,
@@ -139,19 +125,24 @@ describe('fenced transitions', () => {
 
   it('a heartbeat does not renew an expired lease; recovery takes it, even from its own node', async () => {
     const task = await claimOne('expired-app');
-    await db.query(
+    await api.db.query(
       "UPDATE queue_tasks SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
       [task.id],
     );
-    const beat = await heartbeat(db, { id: NODE, concurrency: 1 }, [{ id: task.id, attempt: 1 }], {
-      leaseMs: 60_000,
-      timeoutMs: 5_000,
-    });
+    const beat = await heartbeat(
+      api.db,
+      { id: NODE, concurrency: 1 },
+      [{ id: task.id, attempt: 1 }],
+      {
+        leaseMs: 60_000,
+        timeoutMs: 5_000,
+      },
+    );
     expect(beat.held.size).toBe(0);
-    const recovered = await recoverTasks(db, { maxLost: 3 });
+    const recovered = await recoverTasks(api.db, { maxLost: 3 });
     expect(recovered.map((r) => [r.taskId, r.status])).toEqual([[task.taskId, 'pending']]);
     // Out of the way of the next tests.
-    await db.query(
+    await api.db.query(
       "UPDATE queue_tasks SET status = 'cancelled', completed_at = now() WHERE id = $1",
       [task.id],
     );
@@ -164,17 +155,17 @@ describe.skipIf(!onPostgres)(
     it('keeps a task that a retry made pending after retention chose it', async () => {
       const task = await claimOne('retention-app');
       await finishTasks(
-        db,
+        api.db,
         NODE,
         [{ id: task.id, attempt: 1, outcome: { kind: 'failed', error: 'x' } }],
         retry,
       );
-      await db.query(
+      await api.db.query(
         "UPDATE queue_tasks SET completed_at = now() - interval '2 days' WHERE id = $1",
         [task.id],
       );
       // The retry holds the row lock when retention's DELETE reaches the row; it commits after.
-      const retrier = new pg.Client({ connectionString: database.url });
+      const retrier = new pg.Client({ connectionString: api.database.url });
       await retrier.connect();
       try {
         await retrier.query('BEGIN');
@@ -182,10 +173,10 @@ describe.skipIf(!onPostgres)(
           { query: async (t, p) => (await retrier.query(t, p as unknown[])).rows },
           task.taskId,
         );
-        const pruning = pruneFinishedTasks(db, { maxAgeMs: 86_400_000, batchSize: 10 });
+        const pruning = pruneFinishedTasks(api.db, { maxAgeMs: 86_400_000, batchSize: 10 });
         // Wait until the DELETE is blocked on the row lock, then commit the retry.
         for (let i = 0; i < 200; i++) {
-          const [waiting] = await db.query<{ n: number }>(
+          const [waiting] = await api.db.query<{ n: number }>(
             "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM queue_tasks%'",
           );
           if (waiting!.n > 0) break;

@@ -2,26 +2,13 @@
 // than being unavailable is written row by row, and a row that still fails is recorded as a failed
 // attempt naming why — never left `running`.
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database, Queryable } from '../../server/db/database.js';
+import { describe, expect, it } from 'vitest';
+import type { Queryable } from '../../server/db/database.js';
 import { claimTasks } from '../../server/queue/claimTasks.js';
 import { FinishBatcher } from '../../server/queue/finishBatcher.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { postSpec, specYaml, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { postSpec, specYaml, useApiOnlyNode } from '../helpers/testServer.js';
 
-let database: TestDatabase;
-let node: TestServer;
-let db: Database;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  node = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
-  db = node.server.services.database;
-});
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
-});
+const api = useApiOnlyNode();
 
 /** The real database, except that any statement carrying `poison` fails like a bad value would. */
 function poisoned(poison: string): Queryable {
@@ -32,15 +19,16 @@ function poisoned(poison: string): Queryable {
           Object.assign(new Error('invalid byte sequence for encoding "UTF8"'), { code: '22021' }),
         );
       }
-      return db.query(text, params, options);
+      return api.db.query(text, params, options);
     },
   };
 }
 
 describe('FinishBatcher', () => {
   it('stores the good results of a refused batch and records the bad one as failed', async () => {
-    for (const app of ['ok-1', 'bad', 'ok-2']) await postSpec(node.url, specYaml(app, ['true']));
-    const tasks = await claimTasks(db, { nodeId: 'n1', limit: 3, leaseMs: 60_000 });
+    for (const app of ['ok-1', 'bad', 'ok-2'])
+      await postSpec(api.node.url, specYaml(app, ['true']));
+    const tasks = await claimTasks(api.db, { nodeId: 'n1', limit: 3, leaseMs: 60_000 });
     expect(tasks).toHaveLength(3);
     const batcher = new FinishBatcher(
       poisoned('POISON'),
@@ -62,9 +50,11 @@ describe('FinishBatcher', () => {
     expect(written.map((w) => ('status' in w ? w.status : 'fenced'))).toEqual(
       tasks.map((t) => (t.appName === 'bad' ? 'failed' : 'completed')),
     );
-    const rows = await db.query<{ app_name: string; status: string; error_message: string | null }>(
-      'SELECT app_name, status, error_message FROM queue_tasks ORDER BY app_name',
-    );
+    const rows = await api.db.query<{
+      app_name: string;
+      status: string;
+      error_message: string | null;
+    }>('SELECT app_name, status, error_message FROM queue_tasks ORDER BY app_name');
     expect(rows).toEqual([
       {
         app_name: 'bad',
