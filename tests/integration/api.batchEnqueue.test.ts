@@ -1,22 +1,11 @@
 // POST /api/specs/batch and tRPC enqueueSpecs: every spec checked first (problems named by index
 // and field, nothing stored), then all stored in one transaction, answered in order.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QueueClientError } from '@innominatus-queue/client';
 import type { ScoreSpec } from '../../shared/spec.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { specYaml, startTestServer, TOKEN, type TestServer } from '../helpers/testServer.js';
+import { specYaml, TOKEN, useApiOnlyNode } from '../helpers/testServer.js';
 
-let database: TestDatabase;
-let node: TestServer;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  node = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
-});
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
-});
+const api = useApiOnlyNode();
 
 function spec(name: string): ScoreSpec {
   return {
@@ -31,7 +20,7 @@ async function postBatch(
   body: string,
   options: { contentType?: string; query?: string } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${node.url}/api/specs/batch${options.query ?? ''}`, {
+  const response = await fetch(`${api.node.url}/api/specs/batch${options.query ?? ''}`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${TOKEN}`,
@@ -51,7 +40,7 @@ interface Row {
 }
 
 async function rowsOf(prefix: string): Promise<Row[]> {
-  return node.server.services.database.query<Row>(
+  return api.node.server.services.database.query<Row>(
     `SELECT id, task_id, app_name, golden_path, priority FROM queue_tasks
      WHERE app_name LIKE $1 ORDER BY id`,
     [`${prefix}%`],
@@ -171,7 +160,7 @@ describe('POST /api/specs/batch', () => {
     const notBatch = await postBatch('[1, 2]');
     expect(notBatch.status).toBe(400);
     expect((notBatch.body.error as { message: string }).message).toContain('must be a batch');
-    const keyed = await fetch(`${node.url}/api/specs/batch`, {
+    const keyed = await fetch(`${api.node.url}/api/specs/batch`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${TOKEN}`,
@@ -201,13 +190,13 @@ describe('POST /api/specs/batch', () => {
 
 describe('tRPC enqueueSpecs', () => {
   it('stores the batch through the SDK and names problems by index', async () => {
-    const result = await node.client.enqueueSpecs({
+    const result = await api.node.client.enqueueSpecs({
       specs: [{ spec: spec('sdk-a') }, { spec: spec('sdk-b'), priority: 2 }],
     });
     expect(result.tasks.map((t) => t.application)).toEqual(['sdk-a', 'sdk-b']);
     expect((await rowsOf('sdk-')).map((r) => r.priority)).toEqual([0, 2]);
 
-    const failure = await node.client
+    const failure = await api.node.client
       .enqueueSpecs({
         specs: [
           { spec: spec('sdk-c') },
@@ -219,7 +208,7 @@ describe('tRPC enqueueSpecs', () => {
     expect(failure).toBeInstanceOf(QueueClientError);
     const details = (failure as QueueClientError).details?.map((d) => d.path);
     expect(details).toEqual(['specs[2].spec.containers']);
-    const unknown = await node.client
+    const unknown = await api.node.client
       .enqueueSpecs({ specs: [{ spec: spec('sdk-f'), goldenPath: 'missing-path' }] })
       .catch((error: unknown) => error);
     expect((unknown as QueueClientError).details?.map((d) => d.path)).toEqual([

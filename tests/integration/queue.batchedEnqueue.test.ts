@@ -1,19 +1,8 @@
 // Enqueues that arrive together share one INSERT; each caller still gets its own task back.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { postSpec, startTestServer, type TestServer } from '../helpers/testServer.js';
+import { describe, expect, it } from 'vitest';
+import { postSpec, useApiOnlyNode } from '../helpers/testServer.js';
 
-let database: TestDatabase;
-let node: TestServer;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  node = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
-});
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
-});
+const api = useApiOnlyNode();
 
 describe('concurrent enqueues', () => {
   it('give every caller the task of its own spec', async () => {
@@ -21,7 +10,7 @@ describe('concurrent enqueues', () => {
     const responses = await Promise.all(
       names.map((name, i) =>
         postSpec(
-          node.url,
+          api.node.url,
           JSON.stringify({
             apiVersion: 'score.dev/v1b1',
             metadata: { name },
@@ -34,7 +23,7 @@ describe('concurrent enqueues', () => {
     );
     expect(responses.every((r) => r.status === 202)).toBe(true);
     expect(new Set(responses.map((r) => r.body.task_id)).size).toBe(names.length);
-    const rows = await node.server.services.database.query<{
+    const rows = await api.node.server.services.database.query<{
       task_id: string;
       app_name: string;
       steps: { config: { command: string } }[];
@@ -46,7 +35,7 @@ describe('concurrent enqueues', () => {
       expect(row?.app_name).toBe(names[i]);
       expect(row?.steps[0]?.config.command).toBe(`echo ${i}`);
     });
-    const [stats] = await node.server.services.database.query<{
+    const [stats] = await api.node.server.services.database.query<{
       enqueued: number;
       pending: number;
     }>('SELECT sum(enqueued)::int AS enqueued, sum(pending)::int AS pending FROM queue_counters');
