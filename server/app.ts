@@ -29,6 +29,7 @@ import { loadGoldenPaths } from './workflow/goldenPaths.js';
 import { WebhookSender } from './webhooks/webhookSender.js';
 import { runWorkflow } from './workflow/runWorkflow.js';
 import { StepLauncher } from './workflow/stepLauncher.js';
+import { StepRecordBatcher } from './workflow/stepRecordBatcher.js';
 import { resolveStepSandbox } from './workflow/stepSandbox.js';
 import { resolveStepUser } from './workflow/stepUser.js';
 
@@ -75,6 +76,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       : undefined;
 
   const events = new EventHub(database, nodeId, logger);
+  const stepRecords = new StepRecordBatcher(database, logger);
   const webhookSender = new WebhookSender({ database, nodeId, config: config.webhooks, logger });
   const metrics = new QueueMetrics(() => getQueueStats({ database, config }));
   const notifier =
@@ -111,6 +113,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         task,
         {
           db: database,
+          stepRecords,
           steps: config.steps,
           logger,
           stepUser,
@@ -266,7 +269,9 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
         await startup?.catch(() => undefined);
         await Promise.all([
           http.close(),
-          worker.stop(config.shutdownTimeoutMs).finally(() => launcher?.close()),
+          worker
+            .stop(config.shutdownTimeoutMs)
+            .finally(() => Promise.all([launcher?.close(), stepRecords.drain()])),
           retention?.stop(),
           webhookSender.stop(),
           scheduling.stop(),

@@ -13,12 +13,8 @@ import type { FailedWorkDirs } from './failedWorkDirs.js';
 import { LiveOutput } from './liveOutput.js';
 import type { SpawnStep } from './stepProcess.js';
 import { sandboxArgs, type StepSandbox } from './stepSandbox.js';
-import {
-  recordStepEnd,
-  recordStepOutput,
-  recordStepStart,
-  type StepStatus,
-} from './stepRecords.js';
+import type { StepRecordBatcher } from './stepRecordBatcher.js';
+import { recordStepOutput, type StepStatus } from './stepRecords.js';
 
 /** How often a running step's output so far is saved, for readers of the task and its logs. */
 const SAVE_OUTPUT_MS = 1_000;
@@ -28,6 +24,8 @@ export type StopReason = 'cancel' | 'shutdown' | 'lease-lost';
 
 export interface WorkflowRunnerDeps {
   db: Queryable;
+  /** Writes the steps' rows (queue_task_steps), shared by the node's tasks. */
+  stepRecords: StepRecordBatcher;
   steps: Config['steps'];
   logger: Logger;
   /** Steps run as this user when set (the server runs as root). */
@@ -98,10 +96,8 @@ async function runStep(
   const record = { taskRowId: task.id, attempt: task.attempt, position };
   const ids = { task_id: task.taskId, attempt: task.attempt, position };
   const log = deps.logger.child({ taskId: task.taskId, step: step.name });
-  // Written while the step starts (its latency is not the step's); awaited before the end's write.
-  const startRecorded = bestEffort(log, 'record step start', () =>
-    recordStepStart(deps.db, { ...record, name: step.name, type: step.type }),
-  );
+  // The row is written while the step runs, or with its end if the step is that quick.
+  const started = deps.stepRecords.start({ ...record, name: step.name, type: step.type });
   deps.publish?.({ type: 'step.started', ...ids, name: step.name, at: new Date().toISOString() });
   // Validated at enqueue; parsed again because the row could predate a stricter schema.
   const config = bashStepConfigSchema.parse(step.config);
@@ -121,7 +117,7 @@ async function runStep(
       recordStepOutput(deps.db, record, latest!.text(), saved),
     );
   }, SAVE_OUTPUT_MS);
-  const started = performance.now();
+  const startedAt = performance.now();
   let result: BashStepResult;
   try {
     result = await runBashStep({
@@ -156,23 +152,20 @@ async function runStep(
   } finally {
     clearInterval(saver);
     live?.flush();
-    await startRecorded;
   }
-  const durationMs = Math.round(performance.now() - started);
+  const durationMs = Math.round(performance.now() - startedAt);
   const outcome = stepOutcome(step.name, result, timeoutMs, signal);
   const status: StepStatus =
     outcome.kind === 'completed' ? 'completed' : outcome.kind === 'failed' ? 'failed' : 'cancelled';
   const error = outcome.kind === 'completed' || outcome.kind === 'released' ? null : outcome.error;
   log.debug({ status, exitCode: result.exitCode, durationMs }, 'step ended');
-  await bestEffort(log, 'record step end', () =>
-    recordStepEnd(deps.db, record, {
-      status,
-      exitCode: result.exitCode,
-      output: result.output,
-      outputBytes: result.outputBytes,
-      error,
-    }),
-  );
+  await started.end({
+    status,
+    exitCode: result.exitCode,
+    output: result.output,
+    outputBytes: result.outputBytes,
+    error,
+  });
   deps.publish?.({
     type: 'step.finished',
     ...ids,

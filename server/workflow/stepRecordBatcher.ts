@@ -1,0 +1,147 @@
+// Writes step rows for all of a node's tasks in shared statements. A start waits up to
+// `startDelayMs` for company, so a short step's start and end usually go out as one row, and
+// steps that start together share one insert; an end goes out at the next turn of the event
+// loop, with whatever else is waiting. One statement is in flight at a time, so a step's end is
+// always written after its start. Best effort, as before batching: a write the database refuses
+// is retried step by step, an end that is still refused is stored without its output, and an
+// unreachable database leaves the row as it was (the task's own result is what the queue keeps).
+import type { Logger } from 'pino';
+import type { Queryable } from '../db/database.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { writeStepRecords, type StepEnd, type StepRecord, type StepStart } from './stepRecords.js';
+
+/** A started step: its end is recorded through this. */
+export interface StartedStep {
+  /** Resolves once the end is written, or known not to be (logged). Never rejects. */
+  end(end: StepEnd): Promise<void>;
+}
+
+interface Entry {
+  step: StepStart;
+  startedAt: number;
+  end?: { value: StepEnd; at: number; written: () => void } | undefined;
+}
+
+export class StepRecordBatcher {
+  private readonly pending = new Set<Entry>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly logger: Logger,
+    /** How long a start row may wait for its end or for other rows. @default 20 */
+    private readonly startDelayMs = 20,
+  ) {}
+
+  start(step: StepStart): StartedStep {
+    const entry: Entry = { step, startedAt: performance.now() };
+    this.pending.add(entry);
+    this.schedule(false);
+    return {
+      end: (end) =>
+        new Promise<void>((resolve) => {
+          // Still waiting here: the start's row is sent whole, with its end.
+          entry.end = { value: end, at: performance.now(), written: resolve };
+          this.pending.add(entry);
+          this.schedule(true);
+        }),
+    };
+  }
+
+  /** Sends what waits now; resolves when nothing is left to write (a stopping node). */
+  async drain(): Promise<void> {
+    this.schedule(true);
+    while (this.flushing) await this.flushing;
+  }
+
+  private schedule(urgent: boolean): void {
+    if (this.flushing) return; // the loop in flight looks again when its statement is done
+    if (urgent) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.flushing = this.flushAll();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.flushing ??= this.flushAll();
+      }, this.startDelayMs);
+    }
+  }
+
+  private async flushAll(): Promise<void> {
+    // Ends of the same turn of the event loop go out together.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      while (this.pending.size > 0) {
+        const batch = [...this.pending];
+        this.pending.clear();
+        await this.writeEach(batch);
+        // Starts alone may wait for their delay (and their ends) before the next statement.
+        if (![...this.pending].some((entry) => entry.end)) break;
+      }
+    } finally {
+      this.flushing = undefined;
+      if (this.pending.size > 0) this.schedule([...this.pending].some((entry) => entry.end));
+    }
+  }
+
+  /** The batch in one statement; if the database refuses it, step by step. */
+  private async writeEach(entries: Entry[]): Promise<void> {
+    // As sent: an end that arrives while its start is in flight waits for the next statement.
+    const batch = entries.map((entry) => ({ ...entry }));
+    const now = performance.now();
+    try {
+      await writeStepRecords(
+        this.db,
+        batch.map((entry) => record(entry, now)),
+      );
+    } catch (error) {
+      if (batch.length === 1 || isDatabaseUnavailable(error)) {
+        await Promise.all(batch.map((entry) => this.giveUp(entry, error)));
+        return;
+      }
+      for (const entry of batch) {
+        await writeStepRecords(this.db, [record(entry, performance.now())]).then(
+          () => entry.end?.written(),
+          (cause: unknown) => this.giveUp(entry, cause),
+        );
+      }
+      return;
+    }
+    for (const entry of batch) entry.end?.written();
+  }
+
+  /** A row the database refused: an end is stored without its output, saying why. */
+  private async giveUp(entry: Entry, cause: unknown): Promise<void> {
+    const log = this.logger.child({ taskRowId: entry.step.taskRowId, step: entry.step.name });
+    const end = entry.end;
+    if (!end || isDatabaseUnavailable(cause)) {
+      log.warn(
+        { err: cause },
+        `could not record the step's ${end ? 'end' : 'start'}; the step runs on`,
+      );
+      end?.written();
+      return;
+    }
+    const error = `${end.value.error ?? ''} (its output could not be stored: ${String(cause)})`;
+    const bare = {
+      ...entry,
+      end: { ...end, value: { ...end.value, output: '', error: error.trim() } },
+    };
+    try {
+      await writeStepRecords(this.db, [record(bare, performance.now())]);
+    } catch (again) {
+      log.warn({ err: again }, "could not record the step's end; the step runs on");
+    }
+    end.written();
+  }
+}
+
+function record(entry: Entry, now: number): StepRecord {
+  return {
+    ...entry.step,
+    startedAgoMs: now - entry.startedAt,
+    end: entry.end && { ...entry.end.value, endedAgoMs: now - entry.end.at },
+  };
+}
