@@ -49,10 +49,8 @@ export async function runWorkflow(
   signal: AbortSignal,
 ): Promise<TaskOutcome> {
   if (task.steps.length === 0) return { kind: 'completed' };
-  await fs.mkdir(deps.steps.workDir, { recursive: true });
   const resumed = await deps.failedWorkDirs?.resume(task);
-  const workDir =
-    resumed?.workDir ?? (await fs.mkdtemp(path.join(deps.steps.workDir, `${task.taskId}-`)));
+  const workDir = resumed?.workDir ?? (await freshWorkDir(deps.steps.workDir, task.taskId));
   let failed = false;
   // In the sandbox, the task's /tmp: shared by its steps, seen by no other task.
   const tmpDir = deps.sandbox ? `${workDir}-tmp` : undefined;
@@ -72,16 +70,35 @@ export async function runWorkflow(
     return { kind: 'completed' };
   } finally {
     const keep = failed && deps.failedWorkDirs;
-    await (
-      keep ? keep.keep(task, workDir) : fs.rm(workDir, { recursive: true, force: true })
-    ).catch((error: unknown) => {
+    await (keep ? keep.keep(task, workDir) : removeDir(workDir)).catch((error: unknown) => {
       deps.logger.warn({ err: error, workDir }, 'could not remove a task working directory');
     });
     if (tmpDir) {
-      await fs.rm(tmpDir, { recursive: true, force: true }).catch((error: unknown) => {
+      await removeDir(tmpDir).catch((error: unknown) => {
         deps.logger.warn({ err: error, tmpDir }, 'could not remove a task /tmp directory');
       });
     }
+  }
+}
+
+/** A new directory under `base` (created first if it is missing: someone may have removed it). */
+async function freshWorkDir(base: string, taskId: string): Promise<string> {
+  const prefix = path.join(base, `${taskId}-`);
+  try {
+    return await fs.mkdtemp(prefix);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await fs.mkdir(base, { recursive: true });
+    return fs.mkdtemp(prefix);
+  }
+}
+
+/** Most steps leave their directory empty: one `rmdir`, and the recursive removal otherwise. */
+async function removeDir(dir: string): Promise<void> {
+  try {
+    await fs.rmdir(dir);
+  } catch {
+    await fs.rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,6 +2,8 @@
 // (never the server's own environment, database URL or tokens), its own working directory that
 // is removed afterwards, and a timeout that kills its whole process group.
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { postSpec, startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -11,18 +13,25 @@ import { waitFor } from '../helpers/waitFor.js';
 let database: TestDatabase;
 let node: TestServer;
 const SECRET = 'super-secret-value-4711';
+// This file's own WORK_DIR: one test removes it.
+const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'iq-sandbox-test-'));
 
 beforeAll(async () => {
   // Something the server process has in its environment that must never reach a step.
   process.env.QUEUE_TEST_SECRET = SECRET;
   database = await createTestDatabase();
   // `auto`: in the bubblewrap sandbox where bwrap is installed, unisolated elsewhere.
-  node = await startTestServer(database, { API_TOKENS: `${SECRET}:alice`, STEP_SANDBOX: 'auto' });
+  node = await startTestServer(database, {
+    API_TOKENS: `${SECRET}:alice`,
+    STEP_SANDBOX: 'auto',
+    WORK_DIR: path.join(workRoot, 'work'),
+  });
 });
 afterAll(async () => {
   delete process.env.QUEUE_TEST_SECRET;
   await node?.stop();
   await database?.drop();
+  fs.rmSync(workRoot, { recursive: true, force: true });
 });
 
 function spec(
@@ -119,10 +128,21 @@ describe('the step sandbox', () => {
   it('shares one working directory between the steps of a task', async () => {
     const { task, steps } = await run('workdir-app', [
       { name: 'write', command: 'echo built > artifact.txt' },
-      { name: 'read', command: 'cat artifact.txt' },
+      { name: 'read', command: 'cat artifact.txt; mkdir -p out/deep; touch out/deep/x; pwd' },
     ]);
     expect(task.status).toBe('completed');
-    expect(steps[1]!.output).toBe('built\n');
+    const [built, workDir] = steps[1]!.output.trim().split('\n');
+    expect(built).toBe('built');
+    // Removed with what the steps left in it.
+    expect(fs.existsSync(workDir!)).toBe(false);
+  });
+
+  it('creates WORK_DIR again when someone removed it', async () => {
+    const base = node.server.services.config.steps.workDir;
+    fs.rmSync(base, { recursive: true, force: true });
+    const { task, steps } = await run('workdir-gone-app', [{ name: 'where', command: 'pwd' }]);
+    expect(task.status).toBe('completed');
+    expect(path.dirname(steps[0]!.output.trim())).toBe(base);
   });
 
   it('kills the whole process group when a step times out', async () => {
