@@ -1,7 +1,7 @@
-// Writes step rows for all of a node's tasks in shared statements. A start waits up to
-// `startDelayMs` for company, so a short step's start and end usually go out as one row, and
-// steps that start together share one insert; an end goes out at the next turn of the event
-// loop, with whatever else is waiting. One statement is in flight at a time, so a step's end is
+// Writes step rows for all of a node's tasks in shared statements. A start waits `startDelayMs`
+// for its end, so a short step's start and end go out as one row, and starts that come due
+// together share one insert; an end goes out at the next turn of the event loop, with the other
+// ends and due starts waiting. One statement is in flight at a time, so a step's end is
 // always written after its start. Best effort, as before batching: a write the database refuses
 // is retried step by step, an end that is still refused is stored without its output, and an
 // unreachable database leaves the row as it was (the task's own result is what the queue keeps).
@@ -26,63 +26,80 @@ export class StepRecordBatcher {
   private readonly pending = new Set<Entry>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private draining = false;
 
   constructor(
     private readonly db: Queryable,
     private readonly logger: Logger,
-    /** How long a start row may wait for its end or for other rows. @default 20 */
-    private readonly startDelayMs = 20,
+    /** How long a start row may wait for its end or for other rows. @default 100 */
+    private readonly startDelayMs = 100,
   ) {}
 
   start(step: StepStart): StartedStep {
     const entry: Entry = { step, startedAt: performance.now() };
     this.pending.add(entry);
-    this.schedule(false);
+    this.schedule();
     return {
       end: (end) =>
         new Promise<void>((resolve) => {
           // Still waiting here: the start's row is sent whole, with its end.
           entry.end = { value: end, at: performance.now(), written: resolve };
           this.pending.add(entry);
-          this.schedule(true);
+          this.schedule();
         }),
     };
   }
 
-  /** Sends what waits now; resolves when nothing is left to write (a stopping node). */
+  /** Sends everything that waits, starts too; resolves when it is written (a stopping node). */
   async drain(): Promise<void> {
-    this.schedule(true);
-    while (this.flushing) await this.flushing;
+    this.draining = true;
+    try {
+      this.schedule();
+      while (this.flushing) await this.flushing;
+    } finally {
+      this.draining = false;
+    }
   }
 
-  private schedule(urgent: boolean): void {
-    if (this.flushing) return; // the loop in flight looks again when its statement is done
-    if (urgent) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.flushing = this.flushAll();
-    } else {
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        this.flushing ??= this.flushAll();
-      }, this.startDelayMs);
+  /** Due: ends, and starts that waited their delay. */
+  private due(entry: Entry, now: number): boolean {
+    return this.draining || entry.end !== undefined || now - entry.startedAt >= this.startDelayMs;
+  }
+
+  /** A flush now if anything is due, else a timer for the oldest start. */
+  private schedule(): void {
+    // The loop in flight looks again when its statement is done.
+    if (this.flushing || this.pending.size === 0) return;
+    const now = performance.now();
+    let wait = Infinity;
+    for (const entry of this.pending) {
+      wait = Math.min(wait, this.due(entry, now) ? 0 : entry.startedAt + this.startDelayMs - now);
     }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (wait <= 0) this.flushing = this.flushAll();
+    else
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, wait);
   }
 
   private async flushAll(): Promise<void> {
     // Ends of the same turn of the event loop go out together.
     await new Promise((resolve) => setImmediate(resolve));
     try {
-      while (this.pending.size > 0) {
-        const batch = [...this.pending];
-        this.pending.clear();
+      for (;;) {
+        const now = performance.now();
+        // Starts that have not waited their delay stay: their ends may still join them.
+        const batch = [...this.pending].filter((entry) => this.due(entry, now));
+        if (batch.length === 0) break;
+        for (const entry of batch) this.pending.delete(entry);
         await this.writeEach(batch);
-        // Starts alone may wait for their delay (and their ends) before the next statement.
-        if (![...this.pending].some((entry) => entry.end)) break;
       }
     } finally {
       this.flushing = undefined;
-      if (this.pending.size > 0) this.schedule([...this.pending].some((entry) => entry.end));
+      this.schedule();
     }
   }
 
