@@ -13,7 +13,7 @@ import { notify } from '../queue/channels.js';
 export const EVENTS_CHANNEL = 'queue_events';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_PAYLOAD_BYTES = 7_900;
-const FLUSH_DELAY_MS = 5;
+const FLUSH_DELAY_MS = 20;
 /** Spilled events are read by the other nodes within milliseconds; kept a while for slow ones. */
 const SPILL_KEEP_MS = 5 * 60_000;
 const SPILL_CLEAN_EVERY_MS = 60_000;
