@@ -18,6 +18,7 @@ import { StatsFeed } from './events/statsFeed.js';
 import { QueueMetrics } from './metrics.js';
 import { GOLDEN_PATHS_DIR } from './paths.js';
 import { CHANNELS, CoalescingNotifier } from './queue/channels.js';
+import { ClaimStatistics } from './queue/claimStatistics.js';
 import { InsertBatcher } from './queue/insertBatcher.js';
 import { TaskLifecycle } from './queue/taskLifecycle.js';
 import { RetentionJob } from './queue/retention.js';
@@ -75,6 +76,9 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       ? new RetentionJob(database, config.retention, logger)
       : undefined;
 
+  // Only nodes that claim need the claim's plan to be right.
+  const claimStatistics =
+    config.concurrency > 0 ? new ClaimStatistics(database, logger) : undefined;
   const events = new EventHub(database, nodeId, logger);
   const stepRecords = new StepRecordBatcher(database, logger);
   const webhookSender = new WebhookSender({ database, nodeId, config: config.webhooks, logger });
@@ -182,6 +186,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     await worker.start();
     await scheduling.start();
     retention?.start();
+    claimStatistics?.start();
     webhookSender.start();
     logger.info(
       config.concurrency > 0
@@ -273,6 +278,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
             .stop(config.shutdownTimeoutMs)
             .finally(() => Promise.all([launcher?.close(), stepRecords.drain()])),
           retention?.stop(),
+          claimStatistics?.stop(),
           webhookSender.stop(),
           scheduling.stop(),
         ]);

@@ -57,4 +57,5 @@ export const ADVISORY_LOCKS = {
   migrate: 7_301_001,
   retention: 7_301_002,
   fairClaim: 7_301_003,
+  analyze: 7_301_004,
 } as const;
