@@ -131,7 +131,7 @@ describe('the step sandbox', () => {
       { name: 'read', command: 'cat artifact.txt; mkdir -p out/deep; touch out/deep/x; pwd' },
     ]);
     expect(task.status).toBe('completed');
-    const [built, workDir] = steps[1]!.output.trim().split('\n');
+    const [built, workDir] = String(steps[1]!.output).trim().split('\n');
     expect(built).toBe('built');
     // Removed with what the steps left in it.
     expect(fs.existsSync(workDir!)).toBe(false);
