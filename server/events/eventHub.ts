@@ -1,6 +1,6 @@
 // Task events on this node and across the cluster. Every event is delivered at once to this
 // node's subscribers; on PostgreSQL it also goes out on a NOTIFY channel (batched: what is
-// published within a few milliseconds shares one notification) so subscribers connected to any
+// published within 20 ms shares one notification) so subscribers connected to any
 // other node see it too. Subscribers are told whether an event happened on this node. NOTIFY
 // payloads are measured in bytes: a step's output too large for one is split over several events,
 // and any other event too large is stored in queue_event_spill and sent by reference.
