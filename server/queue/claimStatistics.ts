@@ -8,6 +8,7 @@
 // at a time (advisory lock).
 import type { Logger } from 'pino';
 import { ADVISORY_LOCKS, type Database, type Queryable } from '../db/database.js';
+import { explainPlan } from '../db/explainPlan.js';
 import { repeatEvery } from './repeat.js';
 
 /** Fewer pending tasks than this never need it: any plan is quick. */
@@ -26,14 +27,8 @@ export async function readPendingEstimate(db: Queryable): Promise<PendingEstimat
   const [counted] = await db.query<{ pending: number }>(
     'SELECT coalesce(sum(pending), 0)::float8 AS pending FROM queue_counters',
   );
-  const [explained] = await db.query<{ 'QUERY PLAN': unknown }>(
-    `EXPLAIN (FORMAT JSON) SELECT id FROM queue_tasks WHERE status = 'pending'`,
-  );
-  const plan = explained?.['QUERY PLAN'];
-  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as [
-    { Plan: { 'Plan Rows': number } },
-  ];
-  return { pending: counted?.pending ?? 0, estimated: parsed[0].Plan['Plan Rows'] };
+  const [plan] = await explainPlan(db, `SELECT id FROM queue_tasks WHERE status = 'pending'`);
+  return { pending: counted?.pending ?? 0, estimated: plan!['Plan Rows'] };
 }
 
 export function estimateIsStale({ pending, estimated }: PendingEstimate): boolean {

@@ -4,6 +4,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../server/db/database.js';
+import { explainPlan } from '../../server/db/explainPlan.js';
 import { CLAIM } from '../../server/queue/claimTasks.js';
 import {
   ClaimStatistics,
@@ -47,21 +48,9 @@ async function enqueue(on: TestServer, count: number): Promise<void> {
   }
 }
 
-interface PlanNode {
-  'Node Type': string;
-  Plans?: PlanNode[];
-}
-
 async function claimSorts(db: Queryable): Promise<boolean> {
-  const [row] = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${CLAIM}`, [
-    'plan-test-node',
-    5,
-    30_000,
-  ]);
-  const plan = row!['QUERY PLAN'];
-  const [{ Plan }] = (typeof plan === 'string' ? JSON.parse(plan) : plan) as [{ Plan: PlanNode }];
-  const types = (n: PlanNode): string[] => [n['Node Type'], ...(n.Plans ?? []).flatMap(types)];
-  return types(Plan).includes('Sort');
+  const nodes = await explainPlan(db, CLAIM, ['plan-test-node', 5, 30_000]);
+  return nodes.some((n) => n['Node Type'] === 'Sort');
 }
 
 describe('claim statistics', () => {
