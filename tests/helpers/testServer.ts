@@ -71,10 +71,10 @@ export async function startTestServer(
 }
 
 /**
- * An API-only node (nothing claims but the test) on the file's own database, started before the
- * file's tests and stopped after them. Its fields are read inside the tests.
+ * A node on the file's (or describe block's) own database, started before its tests and stopped
+ * after them, with this environment. Its fields are read inside the tests.
  */
-export function useApiOnlyNode(): {
+export function useTestNode(env: Record<string, string> = {}): {
   readonly database: TestDatabase;
   readonly node: TestServer;
   readonly db: Database;
@@ -83,7 +83,7 @@ export function useApiOnlyNode(): {
   let node: TestServer | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();
-    node = await startTestServer(database, { QUEUE_CONCURRENCY: '0' });
+    node = await startTestServer(database, env);
   });
   afterAll(async () => {
     await node?.stop();
@@ -100,6 +100,11 @@ export function useApiOnlyNode(): {
       return node!.server.services.database;
     },
   };
+}
+
+/** An API-only node: nothing claims but the test. */
+export function useApiOnlyNode(): ReturnType<typeof useTestNode> {
+  return useTestNode({ QUEUE_CONCURRENCY: '0' });
 }
 
 export const DEMO_SPEC_YAML = guideSpecYaml();

@@ -2,7 +2,7 @@
 // the planner's estimate of the pending tasks is far below the count and analyzes queue_tasks, so
 // the claim walks its index instead of reading and sorting the whole backlog each time.
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../server/db/database.js';
 import { explainPlan } from '../../server/db/explainPlan.js';
 import { CLAIM } from '../../server/queue/claimTasks.js';
@@ -13,26 +13,17 @@ import {
   readPendingEstimate,
 } from '../../server/queue/claimStatistics.js';
 import type { ScoreSpec } from '../../shared/spec.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
-import { startTestServer, useApiOnlyNode, type TestServer } from '../helpers/testServer.js';
+import { useApiOnlyNode, useTestNode, type TestServer } from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 // The comparison on its own, through an API-only node (no checks of its own to race with).
 const api = useApiOnlyNode();
 
 // A node with workers, on a database of its own.
-let database: TestDatabase;
-let node: TestServer;
-
+const workers = useTestNode({ QUEUE_CONCURRENCY: '2' });
 beforeAll(async () => {
-  database = await createTestDatabase();
-  node = await startTestServer(database, { QUEUE_CONCURRENCY: '2' });
   // Held back, so the burst stays pending while the test looks at the statistics.
-  await node.client.pauseQueue();
-});
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
+  await workers.node.client.pauseQueue();
 });
 
 async function enqueue(on: TestServer, count: number): Promise<void> {
@@ -80,15 +71,17 @@ describe('claim statistics', () => {
   });
 
   it('is done by a node with workers on its own', async () => {
-    await node.server.services.database.query('ANALYZE queue_tasks');
-    await enqueue(node, 3_000);
+    await workers.db.query('ANALYZE queue_tasks');
+    await enqueue(workers.node, 3_000);
     await waitFor(
       async () => {
-        const estimate = await readPendingEstimate(node.server.services.database);
+        const estimate = await readPendingEstimate(workers.db);
         return estimate.pending >= 3_000 && !estimateIsStale(estimate);
       },
       { what: 'the node to analyze queue_tasks', timeoutMs: 20_000, intervalMs: 200 },
     );
-    expect(node.logs().some((l) => String(l.msg).startsWith('analyzed queue_tasks'))).toBe(true);
+    expect(workers.node.logs().some((l) => String(l.msg).startsWith('analyzed queue_tasks'))).toBe(
+      true,
+    );
   });
 });

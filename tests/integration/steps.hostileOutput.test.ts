@@ -10,7 +10,13 @@ import {
   POSTGRES_ONLY_MESSAGE,
   type TestDatabase,
 } from '../helpers/testDatabase.js';
-import { postSpec, specYaml, startTestServer, type TestServer } from '../helpers/testServer.js';
+import {
+  postSpec,
+  specYaml,
+  startTestServer,
+  useTestNode,
+  type TestServer,
+} from '../helpers/testServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const EURO_LINE = `printf '%.0s€' $(seq 3000); echo`;
@@ -99,24 +105,15 @@ async function expectRecorded(node: TestServer, ids: Map<string, string>): Promi
 }
 
 describe('hostile step output on one node', () => {
-  let database: TestDatabase;
-  let node: TestServer;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    node = await startTestServer(database, { QUEUE_CONCURRENCY: '5' });
-  });
-  afterAll(async () => {
-    await node?.stop();
-    await database?.drop();
-  });
+  const one = useTestNode({ QUEUE_CONCURRENCY: '5' });
 
   it(
     'records every task of the batch, whatever its steps printed',
     { timeout: 120_000 },
     async () => {
-      const ids = await enqueueAll(node.url);
-      await expectRecorded(node, ids);
-      const stats = (await node.client.queueStats()) as unknown as Record<string, number>;
+      const ids = await enqueueAll(one.node.url);
+      await expectRecorded(one.node, ids);
+      const stats = (await one.node.client.queueStats()) as unknown as Record<string, number>;
       expect(stats.active_tasks).toBe(0);
       expect(stats.queue_size).toBe(0);
     },
