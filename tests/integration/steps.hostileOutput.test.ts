@@ -143,18 +143,23 @@ describe.skipIf(!onPostgres)(
     });
 
     it('a wide-character output larger than a NOTIFY payload reaches a watcher on another node whole', async () => {
-      const [runner, watcher] = nodes as [TestServer, TestServer];
-      const events: TaskEvent[] = [];
-      const unsubscribe = watcher.server.services.events.subscribe((event, local) => {
-        if (!local) events.push(event);
-      });
+      // Either node may claim the task: each watches the other's events, and the one that did
+      // not run it is the watcher.
+      const remote = nodes.map(() => [] as TaskEvent[]);
+      const unsubscribe = nodes.map((node, i) =>
+        node.server.services.events.subscribe((event, local) => {
+          if (!local) remote[i]!.push(event);
+        }),
+      );
       try {
-        const { body } = await postSpec(runner.url, specYaml('wide', [EURO_LINE]));
+        const { body } = await postSpec(nodes[0]!.url, specYaml('wide', [EURO_LINE]));
         const taskId = body.task_id as string;
-        await waitFor(
+        const events = await waitFor(
           () =>
-            events.some(
-              (e) => e.type === 'task.status' && e.task_id === taskId && e.status === 'completed',
+            remote.find((seen) =>
+              seen.some(
+                (e) => e.type === 'task.status' && e.task_id === taskId && e.status === 'completed',
+              ),
             ),
           { what: 'the task to complete, seen from the other node', timeoutMs: 45_000 },
         );
@@ -164,7 +169,7 @@ describe.skipIf(!onPostgres)(
         expect(output.map((e) => e.text).join('')).toBe(`${'€'.repeat(3000)}\n`);
         expect(output.reduce((n, e) => n + e.skipped, 0)).toBe(0);
       } finally {
-        unsubscribe();
+        for (const stop of unsubscribe) stop();
       }
     });
 
