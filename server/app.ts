@@ -131,6 +131,7 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
       ),
     onTaskStarted: (task) => lifecycle.started(task),
     onTaskFinished: (task, outcome, status) => lifecycle.finished(task, outcome, status),
+    onTaskReturned: () => lifecycle.returned(),
     onTaskRecovered: (task) => lifecycle.recovered(task),
   });
 

@@ -36,6 +36,12 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('localhost'),
   /** Workers (tasks run at once) on this node; 0 makes an API-only node. @default 5 */
   QUEUE_CONCURRENCY: integer(5, 0, 1000),
+  /**
+   * Tasks a node may claim ahead of its free slots while its tasks finish quickly, so a freed slot
+   * starts the next task without waiting for a claim. Each waits at most 250 ms, else it is handed
+   * back. 0 turns it off; off under APP_CONCURRENCY_LIMIT. @default 20
+   */
+  QUEUE_PREFETCH: integer(20, 0, 1000),
   /** PostgreSQL connection string; without it the embedded PGlite database is used. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections in the PostgreSQL pool. @default 10 */
@@ -174,6 +180,8 @@ export interface Config {
     pollIntervalMs: number;
     maxLost: number;
     appLimit: number;
+    /** Tasks claimed ahead of free slots at most (0 under a per-application limit). */
+    prefetch: number;
     defaultRetries: number;
     retry: { baseDelayMs: number; maxDelayMs: number };
   };
@@ -261,6 +269,7 @@ export function loadConfig(
       pollIntervalMs: e.POLL_INTERVAL * 1000,
       maxLost: e.LOST_WORKER_RETRIES,
       appLimit: e.APP_CONCURRENCY_LIMIT,
+      prefetch: e.APP_CONCURRENCY_LIMIT > 0 ? 0 : e.QUEUE_PREFETCH,
       defaultRetries: e.DEFAULT_RETRIES,
       retry: { baseDelayMs: e.RETRY_BASE_DELAY * 1000, maxDelayMs: e.RETRY_MAX_DELAY * 1000 },
     },

@@ -66,6 +66,14 @@ export class TaskLifecycle {
     if (status === 'pending' || this.deps.appLimit > 0) this.deps.wakeOthers();
   }
 
+  /**
+   * A node gave back a task it had claimed but not started: nothing changed for watchers or
+   * metrics (the task never left `pending` for them); other nodes may take it.
+   */
+  returned(): void {
+    this.deps.wakeOthers();
+  }
+
   /** An expired lease was given back (`pending`) or ended (`failed`, `cancelled`). */
   recovered(task: RecoveredTask): void {
     this.deps.metrics.taskRecovered();

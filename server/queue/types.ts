@@ -13,6 +13,8 @@
 //              that claimed it, so a node that lost its lease cannot overwrite what another node
 //              now does; and a node stops its own runs before their leases can end (leaseKeeper.ts).
 // run          One attempt of one task on one node, keyed (task, attempt) everywhere.
+// ahead        A run claimed beyond the node's free slots (QUEUE_PREFETCH) while tasks are quick:
+//              `running` in the table, it waits up to 250 ms for a slot or goes back unstarted.
 // lifecycle    What follows every change of state: metrics, one task.status event, the wake-up of
 //              the nodes that may claim (taskLifecycle.ts).
 // golden path  A named, shipped workflow (goldenpaths/<name>.yaml) run for specs that carry no

@@ -1,7 +1,8 @@
-// The worker side of a node: claims tasks from queue_tasks and runs them in a p-queue of
-// QUEUE_CONCURRENCY, keeps their leases alive and stops its own runs the moment it can no longer
-// prove it holds them (see leaseFence.ts), writes their results (fenced, in batches), gives back
-// the tasks whose leases expired, and drains on shutdown. A run is one attempt of one task, keyed
+// The worker side of a node: claims tasks from queue_tasks (for its free slots and, while tasks
+// finish quickly, a few ahead of them) and runs them in a p-queue of QUEUE_CONCURRENCY, keeps
+// their leases alive and stops its own runs the moment it can no longer prove it holds them (see
+// leaseFence.ts), writes their results (fenced, in batches), gives back the tasks whose leases
+// expired, and drains on shutdown. A run is one attempt of one task, keyed
 // (task, attempt) everywhere. See types.ts for the glossary.
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
@@ -36,12 +37,21 @@ export interface WorkerOptions {
   maxLost: number;
   /** Most tasks of one application running at once across the cluster; 0 for no limit. */
   appLimit: number;
+  /** Tasks claimed ahead of free slots at most, while tasks finish quickly; 0 for none. */
+  prefetch: number;
+  /** Longest a task claimed ahead waits for a slot. @default AHEAD_HOLD_MS */
+  aheadHoldMs?: number;
   retry: RetryPolicy;
   logger: Logger;
   run: (task: ClaimedTask, signal: AbortSignal) => Promise<TaskOutcome>;
   /** Told of every task this node starts and of every result it stores. */
   onTaskStarted?: (task: ClaimedTask) => void;
   onTaskFinished?: (task: ClaimedTask, outcome: TaskOutcome, status: TaskStatus) => void;
+  /**
+   * Told of every task this node claimed and gave back before starting it: to watchers it never
+   * left the queue, but another node may take it now.
+   */
+  onTaskReturned?: (task: ClaimedTask) => void;
   /** Told of every task whose expired lease this node gave back (or ended). */
   onTaskRecovered?: (task: RecoveredTask) => void;
 }
@@ -55,7 +65,17 @@ interface Run {
   leaseFrom: number;
   /** The workflow still runs (it occupies a slot); false once only its result is pending. */
   executing: boolean;
+  /** Claimed ahead of a free slot, waiting for one since then (performance.now). */
+  waitingSince: number | undefined;
+  /** Its workflow was started (it may have been handed back unstarted). */
+  started: boolean;
 }
+
+/**
+ * Longest a task claimed ahead waits for a slot before it is handed back. It is `running` in the
+ * table meanwhile, so the wait is kept well below anything a watcher would call a stall.
+ */
+export const AHEAD_HOLD_MS = 250;
 
 type State = 'new' | 'running' | 'draining' | 'stopped';
 
@@ -67,6 +87,11 @@ export class QueueWorker {
    * lease registry, not a gate: the p-queue alone decides how many run at once.
    */
   private readonly runs = new Map<string, Run>();
+  /** Runs claimed ahead of free slots, oldest first: each starts when a slot frees. */
+  private readonly ahead: Run[] = [];
+  private aheadTimer: NodeJS.Timeout | undefined;
+  /** How long workflows ran here lately (ms, moving average); undefined before the first. */
+  private runMs: number | undefined;
   private readonly finisher: FinishBatcher;
   private readonly timing: LeaseTiming;
   private readonly leases: LeaseKeeper;
@@ -105,10 +130,11 @@ export class QueueWorker {
     });
   }
 
-  /** Tasks whose workflow runs now (the p-queue's running jobs; none ever waits in it). */
-  private get executingCount(): number {
-    return this.pq.pending + this.pq.size;
-  }
+  /**
+   * Tasks whose workflow runs now: the p-queue's jobs, but for the last moments of one whose
+   * workflow ended (its slot is free: the next job waits in the p-queue only for that moment).
+   */
+  private executingCount = 0;
 
   get concurrency(): number {
     return this.options.concurrency;
@@ -156,7 +182,22 @@ export class QueueWorker {
     this.wake();
   }
 
-  /** Claims as many tasks as there are free slots. Cheap to call often: calls coalesce. */
+  /**
+   * How many tasks to hold claimed ahead of free slots: as many as the slots would start within a
+   * quarter of the hold at the pace tasks ran here lately; none before a task has finished.
+   */
+  private get aheadTarget(): number {
+    const { prefetch, concurrency } = this.options;
+    if (prefetch === 0 || this.runMs === undefined) return 0;
+    const startable = (concurrency * this.aheadHoldMs) / (4 * Math.max(this.runMs, 0.001));
+    return Math.min(prefetch, Math.floor(startable));
+  }
+
+  private get aheadHoldMs(): number {
+    return this.options.aheadHoldMs ?? AHEAD_HOLD_MS;
+  }
+
+  /** Claims tasks for the free slots (and ahead). Cheap to call often: calls coalesce. */
   wake(): void {
     if (!this.mayClaim()) return;
     if (this.claiming) {
@@ -190,6 +231,22 @@ export class QueueWorker {
   }
 
   private stopRun(run: Run, reason: StopReason): boolean {
+    if (run.waitingSince !== undefined) {
+      // Not started: it ends (cancel) or goes back (shutdown; a lost lease's write is fenced).
+      this.ahead.splice(this.ahead.indexOf(run), 1);
+      run.waitingSince = undefined;
+      this.log.info(
+        { taskId: run.task.taskId, attempt: run.task.attempt, reason },
+        'stopping task',
+      );
+      this.storeInBackground(
+        run,
+        reason === 'cancel'
+          ? { kind: 'cancelled', error: 'cancelled before it started' }
+          : { kind: 'released' },
+      );
+      return true;
+    }
     if (!run.executing || run.controller.signal.aborted) return false;
     const fields = { taskId: run.task.taskId, attempt: run.task.attempt, reason };
     if (reason === 'lease-lost') this.log.error(fields, 'lease lost: killing the run');
@@ -217,6 +274,7 @@ export class QueueWorker {
     }
     // A claim in flight is handed back as soon as it lands (the state is no longer running).
     await this.within(this.claiming, deadline);
+    for (const run of [...this.ahead]) this.stopRun(run, 'shutdown');
     if (this.executingCount > 0) {
       this.log.info(
         { running: this.executingCount, timeoutMs },
@@ -235,6 +293,7 @@ export class QueueWorker {
     await this.finisher.drain(Math.max(timeoutMs, 5_000));
     await Promise.all(this.storing);
     for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.aheadTimer);
     this.leases.stop();
     if (this.retryWake) clearTimeout(this.retryWake.timer);
     await Promise.all(this.unlisten.map((u) => u().catch(() => undefined)));
@@ -261,10 +320,12 @@ export class QueueWorker {
     for (;;) {
       this.claimAgain = false;
       const free = this.options.concurrency - this.executingCount;
-      if (free > 0 && this.mayClaim()) {
+      // Ahead only with a claim for free slots: a node whose slots are all busy waits for them.
+      const wanted = free > 0 ? free + this.aheadTarget - this.ahead.length : 0;
+      if (wanted > 0 && this.mayClaim()) {
         const options = {
           nodeId: this.options.nodeId,
-          limit: free,
+          limit: wanted,
           leaseMs: this.options.leaseMs,
           appLimit: this.options.appLimit,
           timeoutMs: claimTimeoutMs(this.timing),
@@ -286,12 +347,18 @@ export class QueueWorker {
           }
           // Draining, or the answer came too late to prove the lease: give them straight back.
           const late = this.state !== 'running' || performance.now() >= this.deadline(sent);
+          const now = performance.now();
           for (const task of tasks) {
-            if (late) this.handBack(task, sent);
-            else this.execute(task, sent);
+            const run = this.track(task, sent);
+            if (late) this.handBack(run, 'handing back a task claimed too late');
+            else {
+              run.waitingSince = now;
+              this.ahead.push(run);
+            }
           }
+          this.startAhead();
           // A full batch means more may be waiting.
-          if (tasks.length === free && !late) this.claimAgain = true;
+          if (tasks.length === wanted && !late) this.claimAgain = true;
         } catch (error) {
           if (results) {
             // Nothing of that statement was written (or, after a timeout, perhaps all of it: a
@@ -317,29 +384,68 @@ export class QueueWorker {
     return this.leases.deadline(sentAt);
   }
 
-  private track(task: ClaimedTask, sentAt: number, executing: boolean): Run {
+  private track(task: ClaimedTask, sentAt: number): Run {
     const run: Run = {
       key: runKey(task.id, task.attempt),
       task,
       controller: new AbortController(),
       leaseFrom: sentAt,
-      executing,
+      executing: false,
+      waitingSince: undefined,
+      started: false,
     };
     this.runs.set(run.key, run);
     return run;
   }
 
-  private handBack(task: ClaimedTask, sentAt: number): void {
-    const run = this.track(task, sentAt, false);
-    this.log.info(
-      { taskId: task.taskId, attempt: task.attempt },
-      'handing back a task claimed too late',
-    );
+  private handBack(run: Run, why: string): void {
+    this.log.info({ taskId: run.task.taskId, attempt: run.task.attempt }, why);
     this.storeInBackground(run, { kind: 'released' });
   }
 
-  private execute(task: ClaimedTask, sentAt: number): void {
-    const run = this.track(task, sentAt, true);
+  /**
+   * Starts the runs claimed ahead while slots are free, oldest first; one that can no longer
+   * prove its lease, or finds the node draining, goes back instead. Keeps the hold's timer.
+   */
+  private startAhead(): void {
+    while (this.ahead.length > 0 && this.executingCount < this.options.concurrency) {
+      const run = this.ahead.shift()!;
+      run.waitingSince = undefined;
+      if (this.state !== 'running' || performance.now() >= this.deadline(run.leaseFrom)) {
+        this.handBack(run, 'handing back a task its lease no longer covers');
+      } else this.execute(run);
+    }
+    if (this.ahead.length === 0) {
+      clearTimeout(this.aheadTimer);
+      this.aheadTimer = undefined;
+    } else this.aheadTimer ??= setTimeout(() => this.expireAhead(), this.aheadHoldMs);
+  }
+
+  /**
+   * Hands back the runs that waited the whole hold for a slot, and claims none ahead until tasks
+   * prove quick again: the pace that made them worth claiming was wrong.
+   */
+  private expireAhead(): void {
+    this.aheadTimer = undefined;
+    const hold = this.aheadHoldMs;
+    const now = performance.now();
+    while (this.ahead.length > 0 && now - this.ahead[0]!.waitingSince! >= hold) {
+      const run = this.ahead.shift()!;
+      run.waitingSince = undefined;
+      this.runMs = Math.max(this.runMs ?? 0, hold * this.options.concurrency);
+      this.handBack(run, 'handing back a task no slot took in time');
+    }
+    if (this.ahead.length > 0) {
+      const wait = hold - (now - this.ahead[0]!.waitingSince!);
+      this.aheadTimer = setTimeout(() => this.expireAhead(), wait);
+    }
+  }
+
+  private execute(run: Run): void {
+    const { task } = run;
+    run.executing = true;
+    run.started = true;
+    this.executingCount++;
     this.log.info(
       {
         taskId: task.taskId,
@@ -351,6 +457,7 @@ export class QueueWorker {
     );
     this.options.onTaskStarted?.(task);
     void this.pq.add(async () => {
+      const began = performance.now();
       let outcome: TaskOutcome;
       try {
         outcome = await this.options.run(task, run.controller.signal);
@@ -359,9 +466,16 @@ export class QueueWorker {
         outcome = { kind: 'failed', error: `internal error: ${(error as Error).message}` };
       }
       run.executing = false;
-      // The slot is free before the result is stored: the write happens outside the p-queue job,
-      // with the claim for the freed slots (the wake-up is queued before the finisher's own
-      // write, so it takes the result first) or else in a batch with the results of other tasks.
+      this.executingCount--;
+      // The pace estimate follows a slower run quickly and a quicker one slowly.
+      const ranMs = performance.now() - began;
+      this.runMs ??= ranMs;
+      this.runMs += (ranMs - this.runMs) * (ranMs > this.runMs ? 0.5 : 0.1);
+      // The slot is free before the result is stored: a task claimed ahead takes it at once; the
+      // write happens outside the p-queue job, with the next claim (the wake-up is queued before
+      // the finisher's own write, so it takes the result first) or else in a batch with the
+      // results of other tasks.
+      this.startAhead();
       this.wakeSoon();
       this.storeInBackground(run, outcome);
     });
@@ -397,6 +511,10 @@ export class QueueWorker {
         { taskId: task.taskId, attempt: task.attempt, outcome: outcome.kind },
         'dropped the result of a task this node no longer holds (its lease was lost)',
       );
+      return;
+    }
+    if (!run.started && outcome.kind === 'released' && written.status === 'pending') {
+      this.options.onTaskReturned?.(task);
       return;
     }
     const error = 'error' in outcome ? outcome.error : undefined;

@@ -120,10 +120,16 @@ describe.skipIf(!onPostgres)(
       const ran = lines(file);
       expect(ran).toHaveLength(1_000);
       expect(new Set(ran)).toEqual(acknowledged);
-      const [row] = await query<{ n: number; attempts: number }>(
-        "SELECT count(*)::int AS n, max(attempts) AS attempts FROM queue_tasks WHERE status = 'completed'",
+      // Each counted one attempt and none was lost. A claim made ahead of free slots and given
+      // back unstarted (its hold ran out on this busy machine) moves attempt_base with attempts;
+      // that stays rare (a few per thousand here).
+      const [row] = await query<{ n: number; counted: number; lost: number; given_back: number }>(
+        `SELECT count(*)::int AS n, max(attempts - attempt_base) AS counted,
+                max(lost_count) AS lost, count(*) FILTER (WHERE attempt_base > 0)::int AS given_back
+         FROM queue_tasks WHERE status = 'completed'`,
       );
-      expect(row).toEqual({ n: 1_000, attempts: 1 });
+      expect(row).toMatchObject({ n: 1_000, counted: 1, lost: 0 });
+      expect(row!.given_back).toBeLessThan(50);
       // All three nodes did work.
       const stats = (await getJson(urls[2]!, '/api/queue/stats')).body;
       expect(stats).toMatchObject({

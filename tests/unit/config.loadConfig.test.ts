@@ -56,10 +56,18 @@ describe('defaults', () => {
       recoveryIntervalMs: 2_000,
       pollIntervalMs: 2_000,
       maxLost: 3,
+      prefetch: 20,
       defaultRetries: 0,
       retry: { baseDelayMs: 1_000, maxDelayMs: 300_000 },
     });
     expect(config.shutdownTimeoutMs).toBe(30_000);
+  });
+
+  it('claims ahead as QUEUE_PREFETCH says, and never under a per-application limit', () => {
+    expect(loadConfig({ QUEUE_PREFETCH: '0' }, { cwd }).queue.prefetch).toBe(0);
+    expect(loadConfig({ QUEUE_PREFETCH: '7' }, { cwd }).queue.prefetch).toBe(7);
+    const limited = loadConfig({ QUEUE_PREFETCH: '7', APP_CONCURRENCY_LIMIT: '2' }, { cwd });
+    expect(limited.queue.prefetch).toBe(0);
   });
 
   it('logs at info, as JSON when not on a terminal', () => {
@@ -200,6 +208,8 @@ describe('invalid values', () => {
     ['PORT', '80.5'],
     ['QUEUE_CONCURRENCY', '-1'],
     ['QUEUE_CONCURRENCY', '1001'],
+    ['QUEUE_PREFETCH', '-1'],
+    ['QUEUE_PREFETCH', '1001'],
     ['DATABASE_POOL_SIZE', '1'],
     ['BODY_LIMIT', '0'],
     ['STEP_TIMEOUT', '-1'],
