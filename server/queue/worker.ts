@@ -346,8 +346,8 @@ export class QueueWorker {
             tasks = await claimTasks(this.options.database, options);
           }
           // Draining, or the answer came too late to prove the lease: give them straight back.
-          const late = this.state !== 'running' || performance.now() >= this.deadline(sent);
           const now = performance.now();
+          const late = this.state !== 'running' || now >= this.deadline(sent);
           for (const task of tasks) {
             const run = this.track(task, sent);
             if (late) this.handBack(run, 'handing back a task claimed too late');
@@ -409,8 +409,7 @@ export class QueueWorker {
    */
   private startAhead(): void {
     while (this.ahead.length > 0 && this.executingCount < this.options.concurrency) {
-      const run = this.ahead.shift()!;
-      run.waitingSince = undefined;
+      const run = this.takeAhead();
       if (this.state !== 'running' || performance.now() >= this.deadline(run.leaseFrom)) {
         this.handBack(run, 'handing back a task its lease no longer covers');
       } else this.execute(run);
@@ -430,8 +429,7 @@ export class QueueWorker {
     const hold = this.aheadHoldMs;
     const now = performance.now();
     while (this.ahead.length > 0 && now - this.ahead[0]!.waitingSince! >= hold) {
-      const run = this.ahead.shift()!;
-      run.waitingSince = undefined;
+      const run = this.takeAhead();
       this.runMs = Math.max(this.runMs ?? 0, hold * this.options.concurrency);
       this.handBack(run, 'handing back a task no slot took in time');
     }
@@ -439,6 +437,13 @@ export class QueueWorker {
       const wait = hold - (now - this.ahead[0]!.waitingSince!);
       this.aheadTimer = setTimeout(() => this.expireAhead(), wait);
     }
+  }
+
+  /** The oldest run claimed ahead, out of the line. */
+  private takeAhead(): Run {
+    const run = this.ahead.shift()!;
+    run.waitingSince = undefined;
+    return run;
   }
 
   private execute(run: Run): void {

@@ -134,6 +134,24 @@ function startWorker(options: { concurrency: number; prefetch: number; aheadHold
   };
 }
 
+/**
+ * A worker with one slot that claims up to five ahead, after ten quick tasks (named `prefix-…`)
+ * taught it that claiming ahead is worth it.
+ */
+async function startWarmWorker(prefix: string, aheadHoldMs: number) {
+  const node = startWorker({ concurrency: 1, prefetch: 5, aheadHoldMs });
+  await node.worker.start();
+  await enqueue(names(prefix, 10));
+  await waitFor(allCompleted(prefix, 10), { what: 'the quick tasks to complete' });
+  return node;
+}
+
+/** Waits until every task whose name starts with `prefix` is claimed. */
+const allClaimed = (prefix: string) =>
+  waitFor(async () => [...(await rows(prefix)).values()].every((r) => r.status === 'running'), {
+    what: `the ${prefix}… tasks to be claimed`,
+  });
+
 const allCompleted = (prefix: string, n: number) => async () => {
   const r = await rows(prefix);
   return r.size === n && [...r.values()].every((row) => row.status === 'completed') && r;
@@ -177,11 +195,7 @@ describe('claiming ahead of free slots', () => {
   });
 
   it('hands a task back, uncounted and never started, when no slot takes it within the hold; then claims none ahead', async () => {
-    const node = startWorker({ concurrency: 1, prefetch: 5, aheadHoldMs: 150 });
-    await node.worker.start();
-    // Quick tasks first: the node learns they are worth claiming ahead.
-    await enqueue(names('warm', 10));
-    await waitFor(allCompleted('warm', 10), { what: 'the quick tasks to complete' });
+    const node = await startWarmWorker('warm', 150);
 
     await enqueue(names('slow', 3));
     // One slot, held by the first slow task; the others were claimed ahead and go back.
@@ -211,16 +225,9 @@ describe('claiming ahead of free slots', () => {
   });
 
   it('ends a task cancelled while it waits ahead without running it', async () => {
-    const node = startWorker({ concurrency: 1, prefetch: 5, aheadHoldMs: 60_000 });
-    await node.worker.start();
-    await enqueue(names('warm-c', 10));
-    await waitFor(allCompleted('warm-c', 10), { what: 'the quick tasks to complete' });
-
+    const node = await startWarmWorker('warm-c', 60_000);
     await enqueue(['c-slow', 'c-waiting']);
-    await waitFor(
-      async () => [...(await rows('c-')).values()].every((r) => r.status === 'running'),
-      { what: 'both tasks to be claimed' },
-    );
+    await allClaimed('c-');
     const [waiting] = await api.db.query<{ task_id: string }>(
       `SELECT task_id FROM queue_tasks WHERE app_name = 'c-waiting'`,
     );
@@ -246,16 +253,9 @@ describe('claiming ahead of free slots', () => {
   });
 
   it('hands back the tasks waiting ahead when the node stops', async () => {
-    const node = startWorker({ concurrency: 1, prefetch: 5, aheadHoldMs: 60_000 });
-    await node.worker.start();
-    await enqueue(names('warm-s', 10));
-    await waitFor(allCompleted('warm-s', 10), { what: 'the quick tasks to complete' });
-
+    const node = await startWarmWorker('warm-s', 60_000);
     await enqueue(names('s-slow', 3));
-    await waitFor(
-      async () => [...(await rows('s-slow')).values()].every((r) => r.status === 'running'),
-      { what: 'the three tasks to be claimed' },
-    );
+    await allClaimed('s-slow');
     await node.worker.stop(200);
     const r = await rows('s-slow');
     for (const row of r.values()) {
@@ -272,16 +272,9 @@ describe('claiming ahead of free slots', () => {
   });
 
   it('never starts a task waiting ahead once another node holds it', async () => {
-    const node = startWorker({ concurrency: 1, prefetch: 5, aheadHoldMs: 60_000 });
-    await node.worker.start();
-    await enqueue(names('warm-l', 10));
-    await waitFor(allCompleted('warm-l', 10), { what: 'the quick tasks to complete' });
-
+    const node = await startWarmWorker('warm-l', 60_000);
     await enqueue(['l-slow', 'l-taken']);
-    await waitFor(
-      async () => [...(await rows('l-')).values()].every((r) => r.status === 'running'),
-      { what: 'both tasks to be claimed' },
-    );
+    await allClaimed('l-');
     // As if its lease had expired and another node had recovered and claimed it.
     await api.db.query(
       `UPDATE queue_tasks SET locked_by = 'another-node', attempts = attempts + 1
