@@ -5,7 +5,6 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from '@fastify/cors';
 import { TRPCError } from '@trpc/server';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -14,14 +13,14 @@ import Fastify, {
   type FastifyInstance,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { errorHeaders, errorResponse, toTRPCError } from '../errors.js';
+import { errorResponse, toTRPCError } from '../errors.js';
 import type { QueueServices } from '../services/context.js';
 import type { Authenticator } from './auth.js';
 import { apiDocs } from './apiDocs.js';
 import { dashboard } from './dashboard.js';
 import { metricsRoute } from './metricsRoute.js';
 import { restAdapter } from './restAdapter.js';
-import { appRouter, type AppRouter } from './router.js';
+import { trpcRoute } from './trpcRoute.js';
 import { SPEC_TYPES } from './specBody.js';
 
 export interface HttpServerOptions {
@@ -149,25 +148,17 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     metricsRoute(scope, { services, authenticator });
     done();
   });
-  await app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req }) => ({
+  await app.register((scope, _opts, done) => {
+    trpcRoute(scope, {
+      createContext: (req) => ({
         services,
         auth: authenticator.authenticate(req.headers.authorization),
-        source: 'trpc' as const,
+        source: 'trpc',
       }),
-      responseMeta: ({ errors }) => ({
-        headers: Object.assign({}, ...errors.map((e) => errorHeaders(e))) as Record<string, string>,
-      }),
-      onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') {
-          options.logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed');
-        }
-      },
-    },
-  } satisfies FastifyTRPCPluginOptions<AppRouter>);
+      logger: options.logger,
+    });
+    done();
+  });
   await app.register(dashboard);
   await app.register(apiDocs);
   return app;
