@@ -190,7 +190,7 @@ const corpus: Entry[] = [
     request: yamlBody(`${SPEC_HEAD}metadata:\n  name: again\n`),
     status: 400,
     code: 'BAD_REQUEST',
-    message: /not valid YAML: .*unique/i,
+    message: /not valid YAML: duplicated mapping key at line 7/,
   },
   {
     name: 'YAML: two documents in one body',
@@ -265,6 +265,43 @@ const corpus: Entry[] = [
     code: 'BAD_REQUEST',
     message: /not valid YAML: .*(alias|resource exhaustion)/i,
     maxMs: 2000,
+  },
+
+  {
+    name: 'YAML: aliases that expand past 10,000 values (200 x 100, from a few hundred bytes)',
+    request: yamlBody(
+      `${SPEC_HEAD}a: &a [${Array(200).fill('x').join(',')}]\nb: [${Array(100).fill('*a').join(',')}]\n`,
+    ),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /not valid YAML: its aliases expand to more than 10000 values \(resource exhaustion\)/,
+    maxMs: 2000,
+  },
+  {
+    name: 'YAML: aliases as a spec uses them (one map of variables for two containers)',
+    request: yamlBody(
+      `apiVersion: score.dev/v1b1\nmetadata:\n  name: bad-input\ncontainers:\n  web:\n    image: nginx:latest\n    variables: &vars\n      A: "1"\n      B: "2"\n  worker:\n    image: nginx:latest\n    variables: *vars\n`,
+    ),
+    status: 202,
+    code: null,
+    message: /enqueued successfully/,
+    stored: {
+      spec: {
+        apiVersion: 'score.dev/v1b1',
+        metadata: { name: 'bad-input' },
+        containers: {
+          web: { image: 'nginx:latest', variables: { A: '1', B: '2' } },
+          worker: { image: 'nginx:latest', variables: { A: '1', B: '2' } },
+        },
+      },
+    },
+  },
+  {
+    name: 'YAML: a tag outside the core schema (!!binary)',
+    request: yamlBody(`${SPEC_HEAD}extra: !!binary aGVsbG8=\n`),
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: /not valid YAML: unknown tag .*binary.* at line 7/,
   },
 
   // Deep nesting
