@@ -78,7 +78,7 @@ describe('parseSpecText', () => {
 
   it('refuses duplicate YAML keys instead of letting the last one win', () => {
     const error = refusal(() => parseSpecText('a: 1\na: 2\n', 'yaml'));
-    expect(error.message).toMatch(/not valid YAML: Map keys must be unique/);
+    expect(error.message).toMatch(/not valid YAML: duplicated mapping key at line 2, column 1/);
   });
 
   it('refuses several YAML documents in one body', () => {
@@ -98,7 +98,7 @@ describe('parseSpecText', () => {
     const error = refusal(() => parseSpecText(`${lines.join('\n')}\n`, 'yaml'));
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(error.code).toBe('BAD_REQUEST');
-    expect(error.message).toMatch(/not valid YAML: Excessive alias count/);
+    expect(error.message).toMatch(/not valid YAML: its aliases expand to more than 10000 values/);
   });
 
   it('still allows a few aliases, as ordinary YAML uses them', () => {
