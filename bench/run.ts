@@ -48,6 +48,9 @@ const SUITES: Suite[] = [
 const USAGE = `Usage: npm run bench -- [options]
 
   --runs N                 repeat each measurement N times (default 3)
+  --interleave             run the suites in rounds, one run of each per round, instead of
+                           all runs of one suite before the next: a machine whose speed drifts
+                           during the benchmark then moves ours and the peers' figures alike
   --only a,b               run only these suites (see --list)
   --list                   list the suites and exit
   --build                  rebuild dist/ first (it is built anyway when missing)
@@ -78,6 +81,7 @@ function parseOptions() {
       sizes: { type: 'string', default: '10000,100000,1000000' },
       'pglite-max-insert-s': { type: 'string', default: '240' },
       'no-fsync': { type: 'boolean', default: false },
+      interleave: { type: 'boolean', default: false },
       'server-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -156,47 +160,59 @@ async function main(): Promise<number> {
     log(`note: ${source.uncommitted.length} uncommitted change(s) under server/ or shared/`);
   }
 
-  const results: SuiteResult[] = [];
-  for (const suite of suites) {
-    if (interrupted) break;
-    log(`— ${suite.name}: ${suite.title}`);
-    const metrics = new MetricRecorder();
-    const started = performance.now();
-    let error: string | undefined;
-    try {
-      await suite.run({
-        kind: databases.kind,
-        runs: options.runs,
-        databases,
-        servers,
-        metrics,
-        log: (m) => log(`  ${suite.name}: ${m}`),
-        settings: options.settings,
-      });
-    } catch (e) {
-      error = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      log(`  ${suite.name} FAILED: ${error}`);
-    } finally {
-      await servers.stopAll();
-      await databases.dropAll();
+  // One recorder per suite for all its runs; with --interleave, each round runs every suite once.
+  const states = suites.map((suite) => ({
+    suite,
+    metrics: new MetricRecorder(),
+    durationS: 0,
+    error: undefined as string | undefined,
+  }));
+  const rounds = options.interleave ? options.runs : 1;
+  const runsPerCall = options.interleave ? 1 : options.runs;
+  for (let round = 1; round <= rounds; round++) {
+    for (const state of states) {
+      if (interrupted || state.error) continue;
+      const { suite, metrics } = state;
+      const label = rounds > 1 ? `${suite.name} (round ${round}/${rounds})` : suite.name;
+      log(`— ${label}: ${suite.title}`);
+      const started = performance.now();
+      try {
+        await suite.run({
+          kind: databases.kind,
+          runs: runsPerCall,
+          databases,
+          servers,
+          metrics,
+          log: (m) => log(`  ${label}: ${m}`),
+          settings: options.settings,
+        });
+      } catch (e) {
+        state.error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+        log(`  ${label} FAILED: ${state.error}`);
+      } finally {
+        await servers.stopAll();
+        await databases.dropAll();
+      }
+      const problems = servers.takeProblems();
+      if (problems.length > 0) {
+        metrics.note(`The servers logged ${problems.length} warning/error line(s); see the JSON.`);
+        const earlier = (metrics.details.serverProblems as unknown[] | undefined) ?? [];
+        metrics.details.serverProblems = [...earlier, ...problems].slice(0, 20);
+      }
+      const durationS = (performance.now() - started) / 1000;
+      state.durationS += durationS;
+      log(`  ${label} took ${durationS.toFixed(0)} s`);
     }
-    const problems = servers.takeProblems();
-    if (problems.length > 0) {
-      metrics.note(`The servers logged ${problems.length} warning/error line(s); see the JSON.`);
-      metrics.details.serverProblems = problems.slice(0, 20);
-    }
-    const durationS = (performance.now() - started) / 1000;
-    log(`  ${suite.name} took ${durationS.toFixed(0)} s`);
-    results.push({
-      name: suite.name,
-      title: suite.title,
-      durationS,
-      metrics: metrics.results(),
-      notes: metrics.notes,
-      details: metrics.details,
-      ...(error ? { error } : {}),
-    });
   }
+  const results: SuiteResult[] = states.map(({ suite, metrics, durationS, error }) => ({
+    name: suite.name,
+    title: suite.title,
+    durationS,
+    metrics: metrics.results(),
+    notes: metrics.notes,
+    details: metrics.details,
+    ...(error ? { error } : {}),
+  }));
 
   let profiles: ProfileSummary[] = [];
   if (profileDir) profiles = await summariseProfiles(profileDir);
@@ -220,6 +236,7 @@ async function main(): Promise<number> {
     source,
     database: databases.kind,
     runs: options.runs,
+    interleaved: options.interleave,
     settings: options.settings,
     machine,
     /** How busy the machine was at the end (1, 5 and 15 minute load averages). */

@@ -103,6 +103,7 @@ export const processingThroughput: Suite = {
         );
       }
     }
-    metrics.details.runs = details;
+    // Appended: with --interleave the suite is called once per round.
+    metrics.details.runs = [...((metrics.details.runs as unknown[] | undefined) ?? []), ...details];
   },
 };
