@@ -44,7 +44,9 @@ export class TaskLifecycle {
     if (runAt && runAt.getTime() > Date.now()) this.deps.wakeAt(runAt);
     else this.deps.wakeAll();
     this.deps.metrics.taskEnqueued(source, tasks.length);
-    for (const task of tasks) this.publish({ ...task, attempt: 0 }, 'pending', null);
+    for (const task of tasks) {
+      this.publish({ taskId: task.taskId, appName: task.appName, attempt: 0 }, 'pending', null);
+    }
   }
 
   /** A node claimed a task and starts its attempt. */

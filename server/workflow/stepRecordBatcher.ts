@@ -155,10 +155,23 @@ export class StepRecordBatcher {
   }
 }
 
+// Field by field: on Node 20, `{ ...object, more }` takes V8's slow path (microseconds a step).
 function record(entry: Entry, now: number): StepRecord {
+  const { step, end } = entry;
   return {
-    ...entry.step,
+    taskRowId: step.taskRowId,
+    attempt: step.attempt,
+    position: step.position,
+    name: step.name,
+    type: step.type,
     startedAgoMs: now - entry.startedAt,
-    end: entry.end && { ...entry.end.value, endedAgoMs: now - entry.end.at },
+    end: end && {
+      status: end.value.status,
+      exitCode: end.value.exitCode,
+      output: end.value.output,
+      outputBytes: end.value.outputBytes,
+      error: end.value.error,
+      endedAgoMs: now - end.at,
+    },
   };
 }
