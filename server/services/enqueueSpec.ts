@@ -116,16 +116,9 @@ export function newTask(
   request: Omit<EnqueueRequest, 'goldenPath'>,
   goldenPath: GoldenPath,
 ): NewTask {
-  const workflow = workflowOf(services, request.spec, goldenPath);
-  // Field by field: on Node 20, `{ ...object, more }` takes V8's slow path (about 2–6 µs, against
-  // 30 ns for this), once per enqueued task.
-  return {
-    appName: workflow.appName,
-    goldenPath: workflow.goldenPath,
-    workflowName: workflow.workflowName,
-    spec: workflow.spec,
-    steps: workflow.steps,
-    maxAttempts: workflow.maxAttempts,
+  // Object.assign, not `{ ...object, more }`: on Node 20 the spread takes V8's slow path (about
+  // 2–6 µs against 80 ns), once per enqueued task.
+  return Object.assign(workflowOf(services, request.spec, goldenPath), {
     metadata: {
       source: request.source,
       user: request.principal.user,
@@ -135,5 +128,5 @@ export function newTask(
     priority: request.priority ?? 0,
     idempotencyKey: request.idempotencyKey,
     runAt: request.runAt,
-  };
+  });
 }

@@ -110,18 +110,18 @@ async function runStep(
   deps: WorkflowRunnerDeps,
   signal: AbortSignal,
 ): Promise<TaskOutcome> {
-  const record = { taskRowId: task.id, attempt: task.attempt, position };
-  const ids = { task_id: task.taskId, attempt: task.attempt, position };
-  const log = deps.logger.child({ taskId: task.taskId, step: step.name });
-  // The row is written while the step runs, or with its end if the step is that quick.
-  // Not `{ ...record, … }`: on Node 20 that takes V8's slow path, microseconds a step.
-  const started = deps.stepRecords.start({
+  // The step's row: its key (which its output updates use too), name and type.
+  const record = {
     taskRowId: task.id,
     attempt: task.attempt,
     position,
     name: step.name,
     type: step.type,
-  });
+  };
+  const ids = { task_id: task.taskId, attempt: task.attempt, position };
+  const log = deps.logger.child({ taskId: task.taskId, step: step.name });
+  // The row is written while the step runs, or with its end if the step is that quick.
+  const started = deps.stepRecords.start(record);
   deps.publish?.({ type: 'step.started', ...ids, name: step.name, at: new Date().toISOString() });
   // Validated at enqueue; parsed again because the row could predate a stricter schema.
   const config = bashStepConfigSchema.parse(step.config);

@@ -155,23 +155,11 @@ export class StepRecordBatcher {
   }
 }
 
-// Field by field: on Node 20, `{ ...object, more }` takes V8's slow path (microseconds a step).
+// Object.assign, not `{ ...object, more }`: on Node 20 the spread takes V8's slow path.
 function record(entry: Entry, now: number): StepRecord {
-  const { step, end } = entry;
-  return {
-    taskRowId: step.taskRowId,
-    attempt: step.attempt,
-    position: step.position,
-    name: step.name,
-    type: step.type,
+  const { end } = entry;
+  return Object.assign({}, entry.step, {
     startedAgoMs: now - entry.startedAt,
-    end: end && {
-      status: end.value.status,
-      exitCode: end.value.exitCode,
-      output: end.value.output,
-      outputBytes: end.value.outputBytes,
-      error: end.value.error,
-      endedAgoMs: now - end.at,
-    },
-  };
+    end: end && Object.assign({}, end.value, { endedAgoMs: now - end.at }),
+  });
 }
