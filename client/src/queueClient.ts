@@ -36,6 +36,8 @@ import type {
   TaskLogs,
 } from '../../shared/tasks.js';
 import { QueueClientError, toQueueClientError } from './errors.js';
+import { jsonCallLink } from './jsonCallLink.js';
+import { resultOnceLink } from './resultOnceLink.js';
 
 /** A fetch as tRPC's httpLink calls it. */
 export type FetchLike = (url: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -153,18 +155,25 @@ export function buildQueueClient(
               baseFetch(input, { ...init, headers: { ...init?.headers, ...authorization() } }),
           }),
         }),
-        false: httpLink({
-          url: `${url}/trpc`,
-          headers: authorization,
-          fetch:
-            options.fetch || !defaultTransport
-              ? (input: string | URL | Request, init?: RequestInit) =>
+        false: [
+          resultOnceLink(),
+          // Under Node (the keep-alive transport), a lean link that sends what httpLink sends.
+          options.fetch || !defaultTransport
+            ? httpLink({
+                url: `${url}/trpc`,
+                headers: authorization,
+                fetch: (input: string | URL | Request, init?: RequestInit) =>
                   baseFetch(input, {
                     ...init,
                     signal: init?.signal ?? AbortSignal.timeout(timeoutMs),
-                  })
-              : defaultTransport(timeoutMs),
-        }),
+                  }),
+              })
+            : jsonCallLink({
+                url: `${url}/trpc`,
+                headers: authorization,
+                fetch: defaultTransport(timeoutMs),
+              }),
+        ],
       }),
     ],
   });

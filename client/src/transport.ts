@@ -2,7 +2,7 @@
 // with the call timeout as the Agent's header and body timeouts. Node's global fetch is the same
 // undici underneath but builds a WHATWG Request, Response, body stream and timeout signal per call;
 // this skips them (about 0.3–0.6 ms a call, measured in bench/suites/enqueueLatency.ts) and gives
-// tRPC's httpLink the one thing it reads from the answer: its JSON.
+// the SDK's call link (jsonCallLink.ts) the one thing it reads from the answer: its JSON.
 import { Agent, request } from 'undici';
 import type { FetchLike } from './queueClient.js';
 
