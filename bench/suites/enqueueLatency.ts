@@ -1,7 +1,8 @@
 // 1. Enqueue latency: one client, one request at a time, on an API-only node (no workers to
 // compete): POST /api/specs with the guide's YAML over REST, then enqueueSpec through the SDK.
 import { createQueueClient } from '@innominatus-queue/client';
-import { Agent, request } from 'undici';
+import type { FetchLike } from '../../client/src/queueClient.js';
+import { createTransport } from '../../client/src/transport.js';
 import { expectAllOk, runLoad } from '../lib/load.js';
 import { AUTH_HEADER, BENCH_TOKEN } from '../lib/serverProcess.js';
 import { guideSpec, guideYaml, YAML_HEADERS } from '../lib/specs.js';
@@ -22,16 +23,14 @@ async function bareTrpcEnqueue(url: string, body: string): Promise<void> {
   if (!response.ok) throw new Error(`POST /trpc/enqueueSpec: ${response.status}`);
 }
 
-/** POST /api/specs (YAML) through the SDK's own transport: undici's request on a keep-alive Agent. */
-async function undiciRestEnqueue(url: string, body: string, agent: Agent): Promise<void> {
-  const response = await request(`${url}/api/specs`, {
+/** POST /api/specs (YAML) through the SDK's own transport (client/src/transport.ts). */
+async function transportRestEnqueue(url: string, body: string, send: FetchLike): Promise<void> {
+  const response = await send(`${url}/api/specs`, {
     method: 'POST',
     headers: { ...AUTH_HEADER, ...YAML_HEADERS },
     body,
-    dispatcher: agent,
   });
-  await response.body.arrayBuffer();
-  if (response.statusCode !== 202) throw new Error(`POST /api/specs: ${response.statusCode}`);
+  if (response.status !== 202) throw new Error(`POST /api/specs: ${response.status}`);
 }
 
 export const enqueueLatency: Suite = {
@@ -80,8 +79,8 @@ export const enqueueLatency: Suite = {
     const spec = guideSpec();
 
     const trpcBody = JSON.stringify({ spec });
-    const agent = new Agent({ keepAliveTimeout: 30_000 });
-    for (let i = 0; i < WARMUP; i++) await undiciRestEnqueue(server.url, rest.body, agent);
+    const transport = createTransport(30_000);
+    for (let i = 0; i < WARMUP; i++) await transportRestEnqueue(server.url, rest.body, transport);
     expectAllOk(await runLoad({ ...rest, amount: WARMUP }), 'REST warm-up');
     for (let i = 0; i < WARMUP; i++) await client.enqueueSpec({ spec });
     for (let i = 0; i < WARMUP; i++) await bareTrpcEnqueue(server.url, trpcBody);
@@ -107,7 +106,7 @@ export const enqueueLatency: Suite = {
         await bareTrpcEnqueue(server.url, trpcBody);
         fetchMs.push(performance.now() - started);
         started = performance.now();
-        await undiciRestEnqueue(server.url, rest.body, agent);
+        await transportRestEnqueue(server.url, rest.body, transport);
         undiciMs.push(performance.now() - started);
       }
       const s = latencySummary(sdkMs);
@@ -123,7 +122,6 @@ export const enqueueLatency: Suite = {
         `run ${run}: REST p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms; SDK p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms; bare tRPC fetch p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms; REST through the SDK's transport p50 ${u.p50.toFixed(2)} ms`,
       );
     }
-    await agent.close();
     await server.stop();
   },
 };

@@ -3,20 +3,29 @@
 // undici underneath but builds a WHATWG Request, Response, body stream and timeout signal per call;
 // this skips them (about 0.3–0.6 ms a call, measured in bench/suites/enqueueLatency.ts) and gives
 // the SDK's call link (jsonCallLink.ts) the one thing it reads from the answer: its JSON.
-import { Agent, request } from 'undici';
+import { Pool } from 'undici';
 import type { FetchLike } from './queueClient.js';
 
 export function createTransport(timeoutMs: number): FetchLike {
-  const agent = new Agent({
+  const options: Pool.Options = {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     connectTimeout: Math.min(timeoutMs, 10_000),
-  });
+  };
+  // One pool per origin (a client talks to one server): a request on a Pool skips the URL
+  // parsing and dispatcher lookup of undici's request(url) on an Agent, ~0.15 ms of CPU a call.
+  const pools = new Map<string, Pool>();
   return async (url, init = {}) => {
     const target = typeof url === 'string' ? url : url instanceof URL ? url.href : url.url;
-    const answer = await request(target, {
-      dispatcher: agent,
-      method: (init.method ?? 'GET') as 'GET',
+    const { origin, path } = splitUrl(target);
+    let pool = pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, options);
+      pools.set(origin, pool);
+    }
+    const answer = await pool.request({
+      path,
+      method: init.method ?? 'GET',
       headers: init.headers as Record<string, string> | undefined,
       body: init.body as string | undefined,
       signal: init.signal ?? undefined,
@@ -30,4 +39,18 @@ export function createTransport(timeoutMs: number): FetchLike {
     };
     return response as Response;
   };
+}
+
+const PLAIN_URL = /^(https?:\/\/[^/?#@]+)([/?][^#]*)?(?:#.*)?$/i;
+
+/** `http://host:port` and `/path?query` of a URL: by a regular expression for a plain one. */
+export function splitUrl(target: string): { origin: string; path: string } {
+  const plain = PLAIN_URL.exec(target);
+  const origin = plain?.[1];
+  if (origin === undefined) {
+    const parsed = new URL(target);
+    return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  }
+  const rest = plain?.[2] ?? '';
+  return { origin, path: rest.startsWith('/') ? rest : `/${rest}` };
 }
