@@ -32,7 +32,7 @@ export function jsonCallLink<TRouter extends AnyRouter>(
           throw new Error('jsonCallLink sends queries and mutations; subscriptions go elsewhere');
         }
         const meta: { response?: Response; responseJSON?: unknown } = {};
-        send(base, op.type, op.path, op.input, options, op.signal ?? undefined, meta).then(
+        send(base, op.type, op.path, op.input, options, plainAbort(op.signal), meta).then(
           (json) => {
             let transformed: ReturnType<typeof transformResult>;
             try {
@@ -53,6 +53,18 @@ export function jsonCallLink<TRouter extends AnyRouter>(
             observer.error(TRPCClientError.from(cause as Error, { meta: undefined })),
         );
       });
+}
+
+/**
+ * A caller's signal as httpLink hands it on: a signal of its own that aborts, with a plain
+ * AbortError, when the caller's does. Only calls that carry a signal pay for it.
+ */
+function plainAbort(signal: AbortSignal | null | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort();
+  else signal.addEventListener('abort', () => controller.abort(), { once: true });
+  return controller.signal;
 }
 
 /** The call as httpLink sends it: a query by GET with `?input=`, a mutation by POST with JSON. */

@@ -25,7 +25,10 @@ let odd: http.Server;
 let oddUrl: string;
 beforeAll(async () => {
   odd = http.createServer((req, res) => {
-    if (req.url?.includes('html')) {
+    if (req.url?.includes('slow')) {
+      const timer = setTimeout(() => res.end('{}'), 10_000);
+      res.on('close', () => clearTimeout(timer));
+    } else if (req.url?.includes('html')) {
       res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad gateway</html>');
     } else {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"hello":"world"}');
@@ -187,6 +190,18 @@ describe('the SDK link answers as httpLink does', () => {
     const refused = await same(`http://127.0.0.1:${port}`, undefined, (c) => c.queueStats.query());
     expect(refused).toMatchObject({ ok: false, sdk: { code: 'NETWORK_ERROR' } });
     expect((refused as { sdk: { message: string } }).sdk.message).toContain('connection refused');
+  });
+
+  it("a caller's signal stops a call in flight", async () => {
+    const outcome = await same(`${oddUrl}/slow`, undefined, (c) =>
+      c.queueStats.query(undefined, { signal: AbortSignal.timeout(100) }),
+    );
+    expect(outcome).toMatchObject({
+      ok: false,
+      isClientError: true,
+      causeName: 'AbortError',
+      sdk: { code: 'TIMEOUT' },
+    });
   });
 
   it("a caller's signal still cancels the request", async () => {
