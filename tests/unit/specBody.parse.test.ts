@@ -177,6 +177,16 @@ describe('parseSpecText', () => {
     expect(error.code).toBe('BAD_REQUEST');
   });
 
+  // YAML streams may not hold U+FFFE or U+FFFF as they are (their double-quoted escapes are fine);
+  // JSON may.
+  it('refuses a raw U+FFFE in YAML with its place, and reads it escaped or in JSON', () => {
+    const error = refusal(() => parseSpecText('a: x\uFFFEy\n', 'yaml'));
+    expect(error.code).toBe('BAD_REQUEST');
+    expect(error.message).toMatch(/non-printable characters at line 1/);
+    expect(parseSpecText('a: "x\\uFFFEy"\n', 'yaml')).toEqual({ a: 'x\uFFFEy' });
+    expect(parseSpecText('{"a": "x\uFFFEy"}', 'json')).toEqual({ a: 'x\uFFFEy' });
+  });
+
   describe('nesting', () => {
     const nestedJson = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
     const nestedYaml = (levels: number) => `a: ${'['.repeat(levels)}1${']'.repeat(levels)}\n`;
