@@ -35,6 +35,13 @@ async function transportRestEnqueue(url: string, body: string, send: FetchLike):
   if (response.status !== 202) throw new Error(`POST /api/specs: ${response.status}`);
 }
 
+/** Runs the call and adds its duration (ms) to `into`. */
+async function timed(into: number[], call: () => Promise<unknown>): Promise<void> {
+  const started = performance.now();
+  await call();
+  into.push(performance.now() - started);
+}
+
 export const enqueueLatency: Suite = {
   name: 'enqueue-latency',
   title: 'Enqueue latency, one client, sequential',
@@ -94,7 +101,7 @@ export const enqueueLatency: Suite = {
       const restMs: number[] = [];
       const sdkMs: number[] = [];
       const fetchMs: number[] = [];
-      const undiciMs: number[] = [];
+      const transportMs: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         // One call more than the others: the first opens autocannon's connection, and is left
         // out (one connect in 1,000 calls, as when the run was a single block, would be in p99).
@@ -102,15 +109,9 @@ export const enqueueLatency: Suite = {
         expectAllOk(load, 'REST enqueues');
         restMs.push(...load.latenciesMs.slice(1));
         for (let i = 0; i < REQUESTS / ROUNDS; i++) {
-          let started = performance.now();
-          await client.enqueueSpec({ spec });
-          sdkMs.push(performance.now() - started);
-          started = performance.now();
-          await bareTrpcEnqueue(server.url, trpcBody);
-          fetchMs.push(performance.now() - started);
-          started = performance.now();
-          await transportRestEnqueue(server.url, rest.body, transport);
-          undiciMs.push(performance.now() - started);
+          await timed(sdkMs, () => client.enqueueSpec({ spec }));
+          await timed(fetchMs, () => bareTrpcEnqueue(server.url, trpcBody));
+          await timed(transportMs, () => transportRestEnqueue(server.url, rest.body, transport));
         }
       }
       const r = latencySummary(restMs);
@@ -124,7 +125,7 @@ export const enqueueLatency: Suite = {
       const f = latencySummary(fetchMs);
       metrics.record('fetch-p50', f.p50);
       metrics.record('fetch-p99', f.p99);
-      const u = latencySummary(undiciMs);
+      const u = latencySummary(transportMs);
       metrics.record('rest-undici-p50', u.p50);
       log(
         `run ${run}: REST p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms; SDK p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms; bare tRPC fetch p50 ${f.p50.toFixed(2)} p99 ${f.p99.toFixed(2)} ms; REST through the SDK's transport p50 ${u.p50.toFixed(2)} ms`,

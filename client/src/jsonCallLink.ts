@@ -5,7 +5,7 @@
 // call; with a JSON-only transport and no transformer, none of that is needed. Calls carry the
 // caller's signal, if any, to the transport; the transport's own timeouts bound the rest.
 // Subscriptions, FormData and binary inputs are not sent here (the SDK has none of the latter two).
-import { TRPCClientError, type TRPCLink } from '@trpc/client';
+import { TRPCClientError, type Operation, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import { transformResult } from '@trpc/server/unstable-core-do-not-import';
@@ -17,6 +17,9 @@ export interface JsonCallLinkOptions {
   headers: () => Record<string, string>;
   fetch: FetchLike;
 }
+
+/** What httpLink reports of an answer, as `context` and an error's `meta`. */
+type CallMeta = { response?: Response; responseJSON?: unknown };
 
 /** The server's router has no transformer: data travel as plain JSON both ways. */
 const PLAIN = { serialize: (value: unknown) => value, deserialize: (value: unknown) => value };
@@ -31,8 +34,8 @@ export function jsonCallLink<TRouter extends AnyRouter>(
         if (op.type === 'subscription') {
           throw new Error('jsonCallLink sends queries and mutations; subscriptions go elsewhere');
         }
-        const meta: { response?: Response; responseJSON?: unknown } = {};
-        send(base, op.type, op.path, op.input, options, plainAbort(op.signal), meta).then(
+        const meta: CallMeta = {};
+        send(base, op, options, meta).then(
           (json) => {
             let transformed: ReturnType<typeof transformResult>;
             try {
@@ -70,25 +73,23 @@ function plainAbort(signal: AbortSignal | null | undefined): AbortSignal | undef
 /** The call as httpLink sends it: a query by GET with `?input=`, a mutation by POST with JSON. */
 async function send(
   base: string,
-  type: 'query' | 'mutation',
-  path: string,
-  input: unknown,
+  op: Operation,
   options: JsonCallLinkOptions,
-  signal: AbortSignal | undefined,
-  meta: { response?: Response; responseJSON?: unknown },
+  meta: CallMeta,
 ): Promise<unknown> {
-  const headers =
-    type === 'query'
-      ? options.headers()
-      : Object.assign({ 'content-type': 'application/json' }, options.headers());
-  let url = `${base}/${path}`;
+  const query = op.type === 'query';
+  const headers = query
+    ? options.headers()
+    : Object.assign({ 'content-type': 'application/json' }, options.headers());
+  let url = `${base}/${op.path}`;
   let body: string | undefined;
-  if (type === 'query') {
-    if (input !== undefined) url += `?input=${encodeURIComponent(JSON.stringify(input))}`;
-  } else {
-    if (input !== undefined) body = JSON.stringify(input);
+  if (op.input !== undefined) {
+    const json = JSON.stringify(op.input);
+    if (query) url += `?input=${encodeURIComponent(json)}`;
+    else body = json;
   }
-  const init: RequestInit = { method: type === 'query' ? 'GET' : 'POST', headers, body };
+  const init: RequestInit = { method: query ? 'GET' : 'POST', headers, body };
+  const signal = plainAbort(op.signal);
   if (signal) init.signal = signal;
   const response = await options.fetch(url, init);
   meta.response = response;

@@ -34,10 +34,10 @@ export function createTransport(timeoutMs: number): FetchLike {
       },
       init.signal ?? undefined,
     );
-    const text = answer.text;
+    const { status, text } = answer;
     const response: Pick<Response, 'ok' | 'status' | 'json' | 'text'> = {
-      ok: answer.status >= 200 && answer.status < 300,
-      status: answer.status,
+      ok: status >= 200 && status < 300,
+      status,
       json: () => Promise.resolve(JSON.parse(text) as unknown),
       text: () => Promise.resolve(text),
     };
