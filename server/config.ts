@@ -46,6 +46,12 @@ const envSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections in the PostgreSQL pool. @default 10 */
   DATABASE_POOL_SIZE: integer(10, 2, 200),
+  /**
+   * Prepare the statements a node runs many times a second, once per connection. Turn off behind
+   * a pooler in transaction mode that does not track prepared statements (PgBouncer before 1.21).
+   * @default true
+   */
+  DATABASE_PREPARED_STATEMENTS: flag(true),
   /** Where PGlite keeps its files. @default ./data */
   DATA_DIR: z.string().min(1).default('data'),
   /** `token:user[:role]` pairs, comma-separated; role `admin` (default), `developer` or `read`. */
@@ -148,7 +154,8 @@ export interface Config {
   host: string;
   concurrency: number;
   database:
-    { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
+    | { kind: 'postgres'; url: string; poolSize: number; preparedStatements: boolean }
+    | { kind: 'pglite'; dataDir: string };
   auth: { tokens: string | undefined; tokensFile: string | undefined; requireForReads: boolean };
   bodyLimit: number;
   steps: {
@@ -232,7 +239,12 @@ export function loadConfig(
     host: e.HOST,
     concurrency: e.QUEUE_CONCURRENCY,
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      ? {
+          kind: 'postgres',
+          url: e.DATABASE_URL,
+          poolSize: e.DATABASE_POOL_SIZE,
+          preparedStatements: e.DATABASE_PREPARED_STATEMENTS,
+        }
       : {
           kind: 'pglite',
           // `memory://` keeps the database in memory (tests, throwaway demos).

@@ -14,6 +14,12 @@ export interface QueryOptions {
    * heartbeat. @default no limit
    */
   timeoutMs?: number | undefined;
+  /**
+   * PostgreSQL: prepares the statement under this name once per connection and then only binds
+   * and runs it, skipping the parse and analysis of its text on every call. For the statements a
+   * node runs many times a second; one name per text. Ignored on PGlite and inside transactions.
+   */
+  name?: string | undefined;
 }
 
 export interface Queryable {

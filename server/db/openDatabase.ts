@@ -8,6 +8,11 @@ import { openPostgres } from './postgres.js';
 
 export async function openDatabase(config: Config['database'], logger: Logger): Promise<Database> {
   return config.kind === 'postgres'
-    ? openPostgres({ url: config.url, poolSize: config.poolSize, logger })
+    ? openPostgres({
+        url: config.url,
+        poolSize: config.poolSize,
+        preparedStatements: config.preparedStatements,
+        logger,
+      })
     : await openPglite(config.dataDir);
 }

@@ -27,10 +27,13 @@ export interface PostgresOptions {
   logger: Logger;
   /** application_name, shown in pg_stat_activity. */
   applicationName?: string;
+  /** Honour QueryOptions.name (prepared statements). @default true */
+  preparedStatements?: boolean;
 }
 
 export function openPostgres(options: PostgresOptions): Database {
   const { url, logger } = options;
+  const prepare = options.preparedStatements ?? true;
   const connection = {
     connectionString: url,
     types,
@@ -49,8 +52,13 @@ export function openPostgres(options: PostgresOptions): Database {
     params?: readonly unknown[],
     options?: QueryOptions,
   ): Promise<Row[]> => {
+    const name = prepare ? options?.name : undefined;
     if (options?.timeoutMs === undefined) {
-      return (await pool.query(text, params as unknown[] | undefined)).rows as Row[];
+      if (name === undefined) {
+        return (await pool.query(text, params as unknown[] | undefined)).rows as Row[];
+      }
+      const config = { name, text, values: params as unknown[] | undefined };
+      return (await pool.query(config)).rows as Row[];
     }
     // query_timeout bounds the wait for the answer; the pool drops a client whose query failed,
     // so a connection stuck behind a network cut is not handed out again. Waiting for a free
@@ -58,6 +66,7 @@ export function openPostgres(options: PostgresOptions): Database {
     return withDeadline(
       pool
         .query({
+          name,
           text,
           values: params as unknown[] | undefined,
           query_timeout: options.timeoutMs,

@@ -14,7 +14,7 @@ export const CHANNELS = {
 } as const;
 
 export function notify(db: Queryable, channel: string, payload = ''): Promise<unknown> {
-  return db.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  return db.query('SELECT pg_notify($1, $2)', [channel, payload], { name: 'notify' });
 }
 
 export class CoalescingNotifier {

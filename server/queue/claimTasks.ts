@@ -113,7 +113,7 @@ export async function claimTasks(db: Database, options: ClaimOptions): Promise<C
           await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fairClaim]);
           return tx.query<Row>(CLAIM_FAIR, [...params, appLimit]);
         })
-      : await db.query<Row>(CLAIM, params, { timeoutMs: options.timeoutMs });
+      : await db.query<Row>(CLAIM, params, { timeoutMs: options.timeoutMs, name: 'claim' });
   return toClaimed(rows);
 }
 
@@ -134,7 +134,7 @@ export async function claimAndFinish(
       options.leaseMs,
       ...finishParams(results.attempts, results.retry),
     ],
-    { timeoutMs: options.timeoutMs },
+    { timeoutMs: options.timeoutMs, name: 'claim_and_finish' },
   );
   return {
     tasks: toClaimed(rows.filter((row) => !row.finished)),

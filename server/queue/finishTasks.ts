@@ -82,7 +82,9 @@ export async function finishTasks(
   retry: RetryPolicy,
 ): Promise<Map<string, FinishedRow>> {
   if (attempts.length === 0) return new Map();
-  const rows = await db.query<FinishRow>(FINISH, [nodeId, ...finishParams(attempts, retry)]);
+  const rows = await db.query<FinishRow>(FINISH, [nodeId, ...finishParams(attempts, retry)], {
+    name: 'finish_tasks',
+  });
   return toMap(rows);
 }
 
@@ -112,11 +114,11 @@ export async function releaseTasks(
   attempts: readonly { id: number; attempt: number }[],
 ): Promise<Map<string, FinishedRow>> {
   if (attempts.length === 0) return new Map();
-  const rows = await db.query<FinishRow>(RELEASE, [
-    nodeId,
-    attempts.map((a) => a.id),
-    attempts.map((a) => a.attempt),
-  ]);
+  const rows = await db.query<FinishRow>(
+    RELEASE,
+    [nodeId, attempts.map((a) => a.id), attempts.map((a) => a.attempt)],
+    { name: 'release_tasks' },
+  );
   return toMap(rows);
 }
 

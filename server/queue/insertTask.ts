@@ -41,20 +41,24 @@ export async function insertTask(db: Queryable, task: NewTask): Promise<Inserted
   if (task.idempotencyKey !== undefined) {
     await db.query(FORGET_EXPIRED_KEY, [task.createdBy, task.idempotencyKey]);
   }
-  const rows = await db.query<Row>(INSERT, [
-    unixNanos().toString(),
-    task.appName,
-    task.workflowName,
-    task.goldenPath,
-    JSON.stringify(task.spec),
-    JSON.stringify(task.steps),
-    JSON.stringify(task.metadata),
-    task.createdBy,
-    task.priority,
-    task.maxAttempts,
-    task.idempotencyKey ?? null,
-    task.runAt ?? null,
-  ]);
+  const rows = await db.query<Row>(
+    INSERT,
+    [
+      unixNanos().toString(),
+      task.appName,
+      task.workflowName,
+      task.goldenPath,
+      JSON.stringify(task.spec),
+      JSON.stringify(task.steps),
+      JSON.stringify(task.metadata),
+      task.createdBy,
+      task.priority,
+      task.maxAttempts,
+      task.idempotencyKey ?? null,
+      task.runAt ?? null,
+    ],
+    { name: 'insert_task' },
+  );
   const inserted = rows[0];
   if (inserted) return toInserted(inserted, true);
   // The key was taken: ON CONFLICT waited for the other insert to commit, so the row is there.
@@ -108,7 +112,9 @@ export async function insertTasks(
     priority: t.priority,
     max_attempts: t.maxAttempts,
   }));
-  const inserted = await db.query<{ task_id: string }>(INSERT_MANY, [JSON.stringify(rows)]);
+  const inserted = await db.query<{ task_id: string }>(INSERT_MANY, [JSON.stringify(rows)], {
+    name: 'insert_tasks',
+  });
   const byNanos = new Map<string, string>();
   for (const r of inserted) byNanos.set(r.task_id.slice(5, r.task_id.indexOf('-', 5)), r.task_id);
   return tasks.map((task, i) => {

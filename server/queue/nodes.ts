@@ -63,7 +63,7 @@ export async function heartbeat(
       process.pid,
       node.concurrency,
     ],
-    { timeoutMs: options.timeoutMs },
+    { timeoutMs: options.timeoutMs, name: 'heartbeat' },
   );
   return {
     held: new Set(rows.map((r) => runKey(r.id, r.attempts))),

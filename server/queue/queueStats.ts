@@ -43,7 +43,7 @@ export interface QueueTotals extends QueueStats {
 
 /** `liveWithinMs`: a node counts as alive if it heartbeat that recently. */
 export async function readQueueStats(db: Queryable, liveWithinMs: number): Promise<QueueTotals> {
-  const [row] = await db.query<Row>(STATS, [liveWithinMs]);
+  const [row] = await db.query<Row>(STATS, [liveWithinMs], { name: 'queue_stats' });
   if (!row) throw new Error('queue_counters returned no row');
   return {
     active_tasks: row.running,

@@ -65,20 +65,24 @@ export async function writeStepRecords(
 ): Promise<void> {
   if (records.length === 0) return;
   const column = <T>(pick: (r: StepRecord) => T) => records.map(pick);
-  await db.query(WRITE, [
-    column((r) => r.taskRowId),
-    column((r) => r.attempt),
-    column((r) => r.position),
-    column((r) => r.name),
-    column((r) => r.type),
-    column((r) => r.end?.status ?? 'running'),
-    column((r) => r.startedAgoMs),
-    column((r) => r.end?.endedAgoMs ?? null),
-    column((r) => r.end?.exitCode ?? null),
-    column((r) => storedText(r.end?.output ?? '')),
-    column((r) => r.end?.outputBytes ?? 0),
-    column((r) => (r.end?.error == null ? null : storedLine(r.end.error, MAX_ERROR_CHARS))),
-  ]);
+  await db.query(
+    WRITE,
+    [
+      column((r) => r.taskRowId),
+      column((r) => r.attempt),
+      column((r) => r.position),
+      column((r) => r.name),
+      column((r) => r.type),
+      column((r) => r.end?.status ?? 'running'),
+      column((r) => r.startedAgoMs),
+      column((r) => r.end?.endedAgoMs ?? null),
+      column((r) => r.end?.exitCode ?? null),
+      column((r) => storedText(r.end?.output ?? '')),
+      column((r) => r.end?.outputBytes ?? 0),
+      column((r) => (r.end?.error == null ? null : storedLine(r.end.error, MAX_ERROR_CHARS))),
+    ],
+    { name: 'write_step_records' },
+  );
 }
 
 /** The output so far of a step that still runs. */
@@ -92,5 +96,6 @@ export async function recordStepOutput(
     `UPDATE queue_task_steps SET output = $4, output_bytes = $5
      WHERE task_id = $1 AND attempt = $2 AND position = $3 AND status = 'running'`,
     [step.taskRowId, step.attempt, step.position, storedText(output), outputBytes],
+    { name: 'record_step_output' },
   );
 }

@@ -118,12 +118,16 @@ describe('values from the environment', () => {
       kind: 'postgres',
       url,
       poolSize: 10,
+      preparedStatements: true,
     });
     expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }, { cwd }).database).toEqual({
       kind: 'postgres',
       url,
       poolSize: 4,
+      preparedStatements: true,
     });
+    const unprepared = { DATABASE_URL: url, DATABASE_PREPARED_STATEMENTS: 'false' };
+    expect(loadConfig(unprepared, { cwd }).database).toMatchObject({ preparedStatements: false });
   });
 
   it('resolves a relative DATA_DIR against cwd and keeps an absolute one', () => {
