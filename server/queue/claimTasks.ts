@@ -6,8 +6,8 @@
 import type { WorkflowStep } from '../../shared/spec.js';
 import { ADVISORY_LOCKS, type Database } from '../db/database.js';
 import {
+  finishCtes,
   finishParams,
-  finishUpdate,
   toMap,
   type FinishedAttempt,
   type FinishedRow,
@@ -44,8 +44,7 @@ WITH ${NEXT}${CLAIMED}`;
 // and a task put back to `pending` by its result is not claimed by the same statement (one
 // snapshot). Result rows come back with `finished` set.
 const CLAIM_AND_FINISH = `
-WITH finished AS (${finishUpdate(4)}
-), ${NEXT}, claimed AS (${CLAIMED}
+WITH ${finishCtes(4)}, ${NEXT}, claimed AS (${CLAIMED}
 )
 SELECT false AS finished, id, task_id, app_name, workflow_name, steps, attempts, enqueued_at,
        started_at, resume_from, NULL::text AS status, NULL::timestamptz AS run_at

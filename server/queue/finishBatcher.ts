@@ -2,7 +2,9 @@
 // goes out in the next single statement. When the database is unreachable the results wait and
 // are written once it is back, so a task that finished during an outage is not run again. Any
 // other failure of a batch is retried row by row, so one bad result never costs another its
-// record; a row that still fails is recorded as a failed attempt naming why. A claim about to be
+// record; a row that still fails is recorded as a failed attempt naming why. Step rows carried
+// with the results are then written apart first, with their own fallbacks: a step's output the
+// database refuses never costs its task the result. A claim about to be
 // sent may carry the finished results waiting here in its own statement (`take`), and gives them
 // back when that statement fails.
 import type { Logger } from 'pino';
@@ -135,19 +137,19 @@ export class FinishBatcher {
    * The batch in one go; if that fails for any reason but an unavailable database, row by row.
    * Throws only when the database is unavailable.
    */
-  private async writeEach(results: AttemptResult[]): Promise<Map<string, FinishedRow>> {
+  private async writeEach(batch: AttemptResult[]): Promise<Map<string, FinishedRow>> {
     try {
-      return await this.write(results);
+      return await this.write(batch);
     } catch (error) {
-      if (isDatabaseUnavailable(error) || results.length === 1) {
-        if (isDatabaseUnavailable(error)) throw error;
-        return this.writeAsFailed(results[0]!, error);
-      }
+      if (isDatabaseUnavailable(error)) throw error;
+      if (batch.length === 1 && !carriesStepRow(batch[0]!))
+        return this.writeAsFailed(batch[0]!, error);
       this.logger.warn(
-        { err: error, tasks: results.length },
+        { err: error, tasks: batch.length },
         'could not store a batch of task results; storing them one by one',
       );
     }
+    const results = await writeStepRowsApart(batch);
     const statuses = new Map<string, FinishedRow>();
     for (const result of results) {
       let written: Map<string, FinishedRow>;
@@ -202,6 +204,25 @@ export class FinishBatcher {
     for (const [key, row] of releasedStatuses) finishedStatuses.set(key, row);
     return finishedStatuses;
   }
+}
+
+function carriesStepRow(result: AttemptResult): boolean {
+  return result.outcome.kind !== 'released' && result.outcome.stepRow !== undefined;
+}
+
+/** Writes the carried step rows on their own; the results without them. */
+async function writeStepRowsApart(results: AttemptResult[]): Promise<AttemptResult[]> {
+  const apart: AttemptResult[] = [];
+  for (const result of results) {
+    const { outcome } = result;
+    if (outcome.kind === 'released' || !outcome.stepRow) {
+      apart.push(result);
+      continue;
+    }
+    await outcome.stepRow.writeApart();
+    apart.push({ ...result, outcome: { ...outcome, stepRow: undefined } });
+  }
+  return apart;
 }
 
 function finishedAttempts(results: readonly AttemptResult[]): FinishedAttempt[] {

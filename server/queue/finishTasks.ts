@@ -3,9 +3,12 @@
 // the node that took the task over. A failed attempt with attempts left goes back to `pending`
 // after an exponential backoff with jitter; its error is kept in `errors` either way. A cancel
 // request wins over everything but success: such a task ends `cancelled`, never `pending`.
+// The rows of the steps that ended the workflows and were not written yet go in the same
+// statement (unfenced, as every step row: they are keyed by attempt).
 import type { TaskStatus } from '../../shared/taskStatus.js';
 import type { Queryable } from '../db/database.js';
 import { MAX_ERROR_CHARS, storedLine } from '../db/storedText.js';
+import { stepRecordsParams, stepRecordsUpsert } from '../workflow/stepRecords.js';
 import type { TaskOutcome } from './types.js';
 
 export interface FinishedAttempt {
@@ -31,10 +34,18 @@ const RETRY = `(v.outcome = 'failed' AND t.cancel_requested_at IS NULL
   AND t.attempts - t.lost_count - t.attempt_base < t.max_attempts)`;
 
 /**
- * The result write ($1 node). Its arrays and retry policy take the parameters from `$p` on
- * (`finishParams`), so a claim can carry the same write in its own statement (claimTasks.ts).
+ * The result write ($1 node) as two CTEs, `steps` (the carried step rows) and `finished` (the
+ * tasks' rows, returning id, attempts, status, run_at). Its arrays and retry policy take the
+ * parameters from `$p` on (`finishParams`), so a claim can carry the same write in its own
+ * statement (claimTasks.ts).
  */
-export function finishUpdate(p: number): string {
+export function finishCtes(p: number): string {
+  return `steps AS (${stepRecordsUpsert(p + 6)}
+), finished AS (${finishUpdate(p)}
+)`;
+}
+
+function finishUpdate(p: number): string {
   const [ids, attempts, outcomes, errors, base, max] = [0, 1, 2, 3, 4, 5].map((i) => `$${p + i}`);
   return `
 UPDATE queue_tasks t
@@ -59,10 +70,12 @@ WHERE t.id = v.id AND t.attempts = v.attempt AND t.status = 'running' AND t.lock
 RETURNING t.id, t.attempts, t.status, t.run_at`;
 }
 
-const FINISH = finishUpdate(2);
+const FINISH = `WITH ${finishCtes(2)}
+SELECT id, attempts, status, run_at FROM finished`;
 
-/** The parameters of `finishUpdate` for these attempts, in order. */
+/** The parameters of `finishCtes` for these attempts, in order. */
 export function finishParams(attempts: readonly FinishedAttempt[], retry: RetryPolicy): unknown[] {
+  const stepRows = attempts.flatMap((a) => (a.outcome.stepRow ? [a.outcome.stepRow.record()] : []));
   return [
     attempts.map((a) => a.id),
     attempts.map((a) => a.attempt),
@@ -72,6 +85,7 @@ export function finishParams(attempts: readonly FinishedAttempt[], retry: RetryP
     ),
     retry.baseDelayMs,
     retry.maxDelayMs,
+    ...stepRecordsParams(stepRows),
   ];
 }
 

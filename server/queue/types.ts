@@ -21,6 +21,7 @@
 //              workflow of their own; it also names the task's workflow (`golden-path-<name>`).
 import type { WorkflowStep } from '../../shared/spec.js';
 import type { TaskMetadata } from '../../shared/api.js';
+import type { CarriedStepRow } from '../workflow/stepRecords.js';
 
 export interface NewTask {
   appName: string;
@@ -53,8 +54,16 @@ export interface ClaimedTask {
 
 /** How one attempt ended, as the worker reports it. */
 export type TaskOutcome =
-  | { kind: 'completed' }
-  | { kind: 'failed'; error: string }
-  | { kind: 'cancelled'; error: string }
+  | ({ kind: 'completed' } & StepRowCarried)
+  | ({ kind: 'failed'; error: string } & StepRowCarried)
+  | ({ kind: 'cancelled'; error: string } & StepRowCarried)
   /** Interrupted by this node's shutdown: goes back to the queue, not counted as an attempt. */
   | { kind: 'released' };
+
+interface StepRowCarried {
+  /**
+   * The row of the step that ended the workflow, when it was not written yet: the statement that
+   * stores the result writes it too, so a task is never seen finished with its step still running.
+   */
+  stepRow?: CarriedStepRow | undefined;
+}

@@ -60,14 +60,16 @@ export async function runWorkflow(
       if (deps.stepUser && dir) await fs.chown(dir, deps.stepUser.uid, deps.stepUser.gid);
     }
     const dirs = { workDir, tmpDir };
+    // The last step's outcome may carry its row (see runStep).
+    let outcome: TaskOutcome = { kind: 'completed' };
     for (const [position, step] of task.steps.entries()) {
       if (position < (resumed?.fromStep ?? 0)) continue;
       if (signal.aborted) return stoppedOutcome(signal, step.name);
-      const outcome = await runStep(task, step, position, dirs, deps, signal);
+      outcome = await runStep(task, step, position, dirs, deps, signal);
       failed = outcome.kind === 'failed';
       if (outcome.kind !== 'completed') return outcome;
     }
-    return { kind: 'completed' };
+    return outcome;
   } finally {
     const keep = failed && deps.failedWorkDirs;
     await (keep ? keep.keep(task, workDir) : removeDir(workDir)).catch((error: unknown) => {
@@ -183,13 +185,18 @@ async function runStep(
     outcome.kind === 'completed' ? 'completed' : outcome.kind === 'failed' ? 'failed' : 'cancelled';
   const error = outcome.kind === 'completed' || outcome.kind === 'released' ? null : outcome.error;
   log.debug({ status, exitCode: result.exitCode, durationMs }, 'step ended');
-  await started.end({
+  const end = {
     status,
     exitCode: result.exitCode,
     output: result.output,
     outputBytes: result.outputBytes,
     error,
-  });
+  };
+  // The step that ends the workflow: its row may go with the task's result, in one statement.
+  const last = outcome.kind !== 'completed' || position === task.steps.length - 1;
+  const stepRow = last && outcome.kind !== 'released' ? started.handOver(end) : undefined;
+  if (stepRow && outcome.kind !== 'released') outcome.stepRow = stepRow;
+  else await started.end(end);
   deps.publish?.({
     type: 'step.finished',
     ...ids,

@@ -5,20 +5,35 @@
 // always written after its start. Best effort, as before batching: a write the database refuses
 // is retried step by step, an end that is still refused is stored without its output, and an
 // unreachable database leaves the row as it was (the task's own result is what the queue keeps).
+// A step that ends its task's workflow before its start row was sent is handed over whole
+// (`handOver`), for the statement that stores the task's result to carry.
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { writeStepRecords, type StepEnd, type StepRecord, type StepStart } from './stepRecords.js';
+import {
+  writeStepRecords,
+  type CarriedStepRow,
+  type StepEnd,
+  type StepRecord,
+  type StepStart,
+} from './stepRecords.js';
 
 /** A started step: its end is recorded through this. */
 export interface StartedStep {
   /** Resolves once the end is written, or known not to be (logged). Never rejects. */
   end(end: StepEnd): Promise<void>;
+  /**
+   * The step's whole row with this end, taken out of the batcher for another statement to write;
+   * undefined once its start row has been sent (then `end` writes the end, after the start).
+   */
+  handOver(end: StepEnd): CarriedStepRow | undefined;
 }
 
 interface Entry {
   step: StepStart;
   startedAt: number;
+  /** Its start went out in a statement (or is going out now). */
+  sent?: boolean;
   end?: { value: StepEnd; at: number; written: () => void } | undefined;
 }
 
@@ -47,6 +62,14 @@ export class StepRecordBatcher {
           this.pending.add(entry);
           this.schedule();
         }),
+      handOver: (end) => {
+        if (entry.sent || !this.pending.delete(entry)) return undefined;
+        entry.end = { value: end, at: performance.now(), written: () => undefined };
+        return {
+          record: () => record(entry, performance.now()),
+          writeApart: () => this.writeEach([entry]),
+        };
+      },
     };
   }
 
@@ -94,7 +117,10 @@ export class StepRecordBatcher {
         // Starts that have not waited their delay stay: their ends may still join them.
         const batch = [...this.pending].filter((entry) => this.due(entry, now));
         if (batch.length === 0) break;
-        for (const entry of batch) this.pending.delete(entry);
+        for (const entry of batch) {
+          entry.sent = true;
+          this.pending.delete(entry);
+        }
         await this.writeEach(batch);
       }
     } finally {

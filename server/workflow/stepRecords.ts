@@ -35,9 +35,23 @@ export interface StepRecord extends StepStart {
   end?: (StepEnd & { endedAgoMs: number }) | undefined;
 }
 
-// One upsert for many steps. A step that started and ended before its row was sent is written
-// once, whole; an end whose start row is already there replaces it.
-const WRITE = `
+/** A step's whole row, handed over to be written by another statement: its task's result. */
+export interface CarriedStepRow {
+  /** The row as of now (its times count back from the statement about to be sent). */
+  record(): StepRecord;
+  /** Writes it on its own, for a statement that carried it and failed. Never rejects. */
+  writeApart(): Promise<void>;
+}
+
+/**
+ * One upsert for many steps, its twelve arrays from `$p` on (`stepRecordsParams`), so the
+ * statement that stores a task's result can carry its last step's row (finishTasks.ts). A step
+ * that started and ended before its row was sent is written once, whole; an end whose start row
+ * is already there replaces it.
+ */
+export function stepRecordsUpsert(p: number): string {
+  const $ = (i: number) => `$${p + i}`;
+  return `
 INSERT INTO queue_task_steps AS s
   (task_id, attempt, position, name, type, status, started_at, finished_at, exit_code, output,
    output_bytes, error)
@@ -45,8 +59,9 @@ SELECT v.task_id, v.attempt, v.position, v.name, v.type, v.status,
        now() - v.started_ago * interval '1 millisecond',
        now() - v.ended_ago * interval '1 millisecond',
        v.exit_code, v.output, v.output_bytes, v.error
-FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::float8[],
-            $8::float8[], $9::int[], $10::text[], $11::bigint[], $12::text[])
+FROM unnest(${$(0)}::bigint[], ${$(1)}::int[], ${$(2)}::int[], ${$(3)}::text[], ${$(4)}::text[],
+            ${$(5)}::text[], ${$(6)}::float8[], ${$(7)}::float8[], ${$(8)}::int[], ${$(9)}::text[],
+            ${$(10)}::bigint[], ${$(11)}::text[])
   AS v(task_id, attempt, position, name, type, status, started_ago, ended_ago, exit_code, output,
        output_bytes, error)
 ON CONFLICT (task_id, attempt, position) DO UPDATE
@@ -57,6 +72,28 @@ SET status = excluded.status,
     output_bytes = CASE WHEN excluded.finished_at IS NULL THEN s.output_bytes
       ELSE excluded.output_bytes END,
     error = excluded.error`;
+}
+
+const WRITE = stepRecordsUpsert(1);
+
+/** The parameters of `stepRecordsUpsert` for these rows (one record per step). */
+export function stepRecordsParams(records: readonly StepRecord[]): unknown[] {
+  const column = <T>(pick: (r: StepRecord) => T) => records.map(pick);
+  return [
+    column((r) => r.taskRowId),
+    column((r) => r.attempt),
+    column((r) => r.position),
+    column((r) => r.name),
+    column((r) => r.type),
+    column((r) => r.end?.status ?? 'running'),
+    column((r) => r.startedAgoMs),
+    column((r) => r.end?.endedAgoMs ?? null),
+    column((r) => r.end?.exitCode ?? null),
+    column((r) => storedText(r.end?.output ?? '')),
+    column((r) => r.end?.outputBytes ?? 0),
+    column((r) => (r.end?.error == null ? null : storedLine(r.end.error, MAX_ERROR_CHARS))),
+  ];
+}
 
 /** Writes these steps' rows in one statement (one record per step). */
 export async function writeStepRecords(
@@ -64,25 +101,7 @@ export async function writeStepRecords(
   records: readonly StepRecord[],
 ): Promise<void> {
   if (records.length === 0) return;
-  const column = <T>(pick: (r: StepRecord) => T) => records.map(pick);
-  await db.query(
-    WRITE,
-    [
-      column((r) => r.taskRowId),
-      column((r) => r.attempt),
-      column((r) => r.position),
-      column((r) => r.name),
-      column((r) => r.type),
-      column((r) => r.end?.status ?? 'running'),
-      column((r) => r.startedAgoMs),
-      column((r) => r.end?.endedAgoMs ?? null),
-      column((r) => r.end?.exitCode ?? null),
-      column((r) => storedText(r.end?.output ?? '')),
-      column((r) => r.end?.outputBytes ?? 0),
-      column((r) => (r.end?.error == null ? null : storedLine(r.end.error, MAX_ERROR_CHARS))),
-    ],
-    { name: 'write_step_records' },
-  );
+  await db.query(WRITE, stepRecordsParams(records), { name: 'write_step_records' });
 }
 
 /** The output so far of a step that still runs. */

@@ -1,6 +1,7 @@
 // Step rows are written in shared statements: a quick step's start and end as one row, steps that
 // start together in one insert, an end always after its start even when it arrives while the
-// start is in flight, and a row the database refuses costs no other row its record.
+// start is in flight, and a row the database refuses costs no other row its record. A step whose
+// start was not sent yet is handed over whole, for its task's result statement to carry.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../server/db/database.js';
@@ -163,6 +164,55 @@ describe('StepRecordBatcher', () => {
     ]);
     expect(await rows(ids[1]!)).toMatchObject([{ status: 'completed', output: 'done\n' }]);
     expect(await rows(2 ** 40)).toEqual([]);
+  });
+
+  it('hands over a step whose start was not sent: its whole row, and nothing written', async () => {
+    const id = await claimedTask('handed-over');
+    const db = counting(api.db);
+    const recorder = batcher(db.db, 60_000);
+    const carried = recorder.start(step(id)).handOver(ok('carried\n'));
+    expect(carried?.record()).toMatchObject({
+      taskRowId: id,
+      position: 0,
+      end: { status: 'completed', exitCode: 0, output: 'carried\n' },
+    });
+    expect(carried!.record().startedAgoMs).toBeGreaterThanOrEqual(0);
+    // The batcher no longer holds it: a drain sends nothing.
+    await recorder.drain();
+    expect(db.sent).toEqual([]);
+    expect(await rows(id)).toEqual([]);
+    // A statement that carried it failed: it can still be written on its own.
+    await carried!.writeApart();
+    expect(await rows(id)).toMatchObject([{ status: 'completed', output: 'carried\n' }]);
+  });
+
+  it('keeps a step whose start was sent: no hand-over, its end follows the start', async () => {
+    const id = await claimedTask('sent-first');
+    const db = counting(api.db);
+    const recorder = batcher(db.db, 0);
+    const started = recorder.start(step(id));
+    await waitFor(async () => (await rows(id))[0]?.status === 'running', {
+      what: 'the start row',
+    });
+    expect(started.handOver(ok())).toBeUndefined();
+    await started.end(ok());
+    expect(db.sent).toHaveLength(2);
+    expect(await rows(id)).toMatchObject([{ status: 'completed', output: 'done\n' }]);
+  });
+
+  it('writes a handed-over row apart without its output when the database refuses it', async () => {
+    const id = await claimedTask('apart-refused');
+    const db = counting(api.db);
+    db.refuseWhen((params) => JSON.stringify(params).includes('POISON'));
+    const carried = batcher(db.db, 60_000).start(step(id)).handOver(ok('POISON'));
+    await carried!.writeApart();
+    expect(await rows(id)).toMatchObject([
+      {
+        status: 'completed',
+        output: '',
+        error: expect.stringContaining('its output could not be stored') as unknown,
+      },
+    ]);
   });
 
   it('sends a waiting start when drained', async () => {
