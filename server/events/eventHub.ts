@@ -1,6 +1,6 @@
 // Task events on this node and across the cluster. Every event is delivered at once to this
 // node's subscribers; on PostgreSQL it also goes out on a NOTIFY channel (batched: what is
-// published within 20 ms shares one notification) so subscribers connected to any
+// published within 50 ms shares one notification) so subscribers connected to any
 // other node see it too. Subscribers are told whether an event happened on this node. NOTIFY
 // payloads are measured in bytes: a step's output too large for one is split over several events,
 // and any other event too large is stored in queue_event_spill and sent by reference.
@@ -13,7 +13,7 @@ import { notify } from '../queue/channels.js';
 export const EVENTS_CHANNEL = 'queue_events';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 export const MAX_PAYLOAD_BYTES = 7_900;
-const FLUSH_DELAY_MS = 20;
+const FLUSH_DELAY_MS = 50;
 /** Spilled events are read by the other nodes within milliseconds; kept a while for slow ones. */
 const SPILL_KEEP_MS = 5 * 60_000;
 const SPILL_CLEAN_EVERY_MS = 60_000;
