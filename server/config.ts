@@ -39,9 +39,9 @@ const envSchema = z.object({
   /**
    * Tasks a node may claim ahead of its free slots while its tasks finish quickly, so a freed slot
    * starts the next task without waiting for a claim. Each waits at most 250 ms, else it is handed
-   * back. 0 turns it off; off under APP_CONCURRENCY_LIMIT. @default 20
+   * back. 0 turns it off; off under APP_CONCURRENCY_LIMIT. @default 200
    */
-  QUEUE_PREFETCH: integer(20, 0, 1000),
+  QUEUE_PREFETCH: integer(200, 0, 1000),
   /** PostgreSQL connection string; without it the embedded PGlite database is used. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections in the PostgreSQL pool. @default 10 */

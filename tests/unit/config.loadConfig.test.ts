@@ -56,7 +56,7 @@ describe('defaults', () => {
       recoveryIntervalMs: 2_000,
       pollIntervalMs: 2_000,
       maxLost: 3,
-      prefetch: 20,
+      prefetch: 200,
       defaultRetries: 0,
       retry: { baseDelayMs: 1_000, maxDelayMs: 300_000 },
     });
