@@ -1,6 +1,8 @@
 // The `innominatus-queue` CLI as people and scripts run it: a child process (`node --import tsx
 // client/cli/main.ts`) with a clean environment and a temporary HOME, against a real server.
 // Exit codes: 0 ok / completed, 1 failed, 2 cancelled, 3 refused, 4 unreachable, 64 usage.
+// The CLI only speaks HTTP to the server, so it runs once, in the pglite project: the PostgreSQL
+// project skips it (its server's database paths are what the other files test there).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -10,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScoreSpec } from '@innominatus-queue/client';
 import { liveProcesses } from '../helpers/serverProcess.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from '../helpers/testDatabase.js';
 import {
   specYaml,
   startTestServer,
@@ -30,13 +32,22 @@ let server: TestServer;
 let home: string;
 let files: string;
 
+/** Run in the pglite project only (see above). */
+const cliDescribe = (title: string, body: () => void) =>
+  describe.skipIf(onPostgres)(
+    onPostgres ? `${title} (run once, in the pglite project: the CLI is backend-agnostic)` : title,
+    body,
+  );
+
 beforeAll(async () => {
+  if (onPostgres) return;
   database = await createTestDatabase();
   server = await startTestServer(database);
   home = await fs.mkdtemp(path.join(os.tmpdir(), 'queue-cli-home-'));
   files = await fs.mkdtemp(path.join(os.tmpdir(), 'queue-cli-files-'));
 });
 afterAll(async () => {
+  if (onPostgres) return;
   await server?.stop();
   await database?.drop();
   await fs.rm(home, { recursive: true, force: true });
@@ -101,7 +112,7 @@ function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
 }
 
-describe('enqueue', () => {
+cliDescribe('enqueue', () => {
   it('--wait shows the steps and their output and exits 0 when the task completes', async () => {
     const file = await specFile(
       'ok.yaml',
@@ -220,7 +231,7 @@ workflow:
   });
 });
 
-describe('enqueue of several specs', () => {
+cliDescribe('enqueue of several specs', () => {
   it('sends the specs of several files and multi-document files in one batch, in order', async () => {
     const one = await specFile('batch-one.yaml', specYaml('cli-batch-a', ['true']));
     const two = await specFile(
@@ -251,7 +262,7 @@ describe('enqueue of several specs', () => {
   });
 });
 
-describe('--json', () => {
+cliDescribe('--json', () => {
   it("prints only parseable JSON on stdout, in the guide's shapes", async () => {
     const file = await specFile('json.yaml', specYaml('cli-json', ['echo json-output']));
     const enqueued = await iq('enqueue', file, '--json');
@@ -290,7 +301,7 @@ describe('--json', () => {
   });
 });
 
-describe('reading the queue', () => {
+cliDescribe('reading the queue', () => {
   let failedId: string;
   let completedId: string;
 
@@ -437,7 +448,7 @@ describe('reading the queue', () => {
   });
 });
 
-describe('scheduling and control', () => {
+cliDescribe('scheduling and control', () => {
   it(
     'enqueue --in, pause --app, schedule set, and a bad cron named',
     {
@@ -466,7 +477,7 @@ describe('scheduling and control', () => {
   );
 });
 
-describe('errors and settings', () => {
+cliDescribe('errors and settings', () => {
   it('says which URL could not be reached and how to set another; exits 4', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const run = await cli(['stats', '--url', url]);
