@@ -54,9 +54,6 @@ export function openPostgres(options: PostgresOptions): Database {
   ): Promise<Row[]> => {
     const name = prepare ? options?.name : undefined;
     if (options?.timeoutMs === undefined) {
-      if (name === undefined) {
-        return (await pool.query(text, params as unknown[] | undefined)).rows as Row[];
-      }
       const config = { name, text, values: params as unknown[] | undefined };
       return (await pool.query(config)).rows as Row[];
     }

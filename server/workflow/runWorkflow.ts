@@ -194,9 +194,12 @@ async function runStep(
   };
   // The step that ends the workflow: its row may go with the task's result, in one statement.
   const last = outcome.kind !== 'completed' || position === task.steps.length - 1;
-  const stepRow = last && outcome.kind !== 'released' ? started.handOver(end) : undefined;
-  if (stepRow && outcome.kind !== 'released') outcome.stepRow = stepRow;
-  else await started.end(end);
+  let carried = false;
+  if (last && outcome.kind !== 'released') {
+    outcome.stepRow = started.handOver(end);
+    carried = outcome.stepRow !== undefined;
+  }
+  if (!carried) await started.end(end);
   deps.publish?.({
     type: 'step.finished',
     ...ids,

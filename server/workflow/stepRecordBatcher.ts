@@ -32,8 +32,6 @@ export interface StartedStep {
 interface Entry {
   step: StepStart;
   startedAt: number;
-  /** Its start went out in a statement (or is going out now). */
-  sent?: boolean;
   end?: { value: StepEnd; at: number; written: () => void } | undefined;
 }
 
@@ -63,7 +61,8 @@ export class StepRecordBatcher {
           this.schedule();
         }),
       handOver: (end) => {
-        if (entry.sent || !this.pending.delete(entry)) return undefined;
+        // Still pending means its start was not sent: a sent start leaves `pending` until `end`.
+        if (!this.pending.delete(entry)) return undefined;
         entry.end = { value: end, at: performance.now(), written: () => undefined };
         return {
           record: () => record(entry, performance.now()),
@@ -117,10 +116,7 @@ export class StepRecordBatcher {
         // Starts that have not waited their delay stay: their ends may still join them.
         const batch = [...this.pending].filter((entry) => this.due(entry, now));
         if (batch.length === 0) break;
-        for (const entry of batch) {
-          entry.sent = true;
-          this.pending.delete(entry);
-        }
+        for (const entry of batch) this.pending.delete(entry);
         await this.writeEach(batch);
       }
     } finally {
