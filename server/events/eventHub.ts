@@ -1,14 +1,16 @@
 // Task events on this node and across the cluster. Every event is delivered at once to this
 // node's subscribers; on PostgreSQL it also goes out on a NOTIFY channel (batched: what is
-// published within 50 ms shares one notification) so subscribers connected to any
-// other node see it too. Subscribers are told whether an event happened on this node. NOTIFY
-// payloads are measured in bytes: a step's output too large for one is split over several events,
-// and any other event too large is stored in queue_event_spill and sent by reference.
+// published within 50 ms shares one notification, runs of alike status events in a compact form
+// of statusRuns.ts) so subscribers connected to any other node see it too. Subscribers are told
+// whether an event happened on this node. NOTIFY payloads are measured in bytes: a step's output
+// too large for one is split over several events, and any other event too large is stored in
+// queue_event_spill and sent by reference.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { taskEventSchema, type TaskEvent } from '../../shared/events.js';
 import type { Database } from '../db/database.js';
 import { notify } from '../queue/channels.js';
+import { decodeStatusRun, encodeStatusRun, statusRunLength } from './statusRuns.js';
 
 export const EVENTS_CHANNEL = 'queue_events';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
@@ -37,6 +39,7 @@ export class EventHub {
   /** Received envelopes are handled one after another, so events keep their order. */
   private receiving: Promise<void> = Promise.resolve();
   private lastSpillClean = 0;
+  private readonly ownHead: string;
 
   constructor(
     private readonly database: Database,
@@ -44,6 +47,7 @@ export class EventHub {
     private readonly logger: Logger,
   ) {
     this.emitter.setMaxListeners(0);
+    this.ownHead = envelopeHead(nodeId);
   }
 
   get clustered(): boolean {
@@ -93,7 +97,14 @@ export class EventHub {
     this.outbox = [];
     const room = MAX_PAYLOAD_BYTES - envelopeBytes(this.nodeId) - 1;
     const items: string[] = [];
-    for (const event of events) {
+    for (let i = 0; i < events.length; i++) {
+      const run = statusRunLength(events, i);
+      if (run > 0) {
+        items.push(...encodeStatusRun(events.slice(i, i + run), room));
+        i += run - 1;
+        continue;
+      }
+      const event = events[i]!;
       const fitted = fit(event, room);
       if (fitted) {
         items.push(...fitted);
@@ -131,8 +142,9 @@ export class EventHub {
   }
 
   private receive(payload: string): void {
-    // Nobody on this node is watching: the other nodes' events need not be parsed.
-    if (this.subscriberCount === 0) return;
+    // Nobody on this node is watching: the other nodes' events need not be parsed. This node's
+    // own notifications come back too; `pack` starts them with its id.
+    if (this.subscriberCount === 0 || payload.startsWith(this.ownHead)) return;
     this.receiving = this.receiving.then(() =>
       this.handle(payload).catch((error: unknown) =>
         this.logger.debug({ err: error }, 'could not read task events of another node'),
@@ -161,11 +173,20 @@ export class EventHub {
       for (const row of rows) spilled.set(row.id, JSON.parse(row.payload));
     }
     for (const raw of envelope.e) {
+      const run = decodeStatusRun(raw);
+      if (run) {
+        for (const event of run) this.emitter.emit('event', event, false);
+        continue;
+      }
       const ref = (raw as { ref?: unknown }).ref;
       const parsed = taskEventSchema.safeParse(typeof ref === 'number' ? spilled.get(ref) : raw);
       if (parsed.success) this.emitter.emit('event', parsed.data, false);
     }
   }
+}
+
+function envelopeHead(nodeId: string): string {
+  return `{"o":${JSON.stringify(nodeId)},"e":[`;
 }
 
 function envelopeBytes(nodeId: string): number {
@@ -205,7 +226,7 @@ export function fit(event: TaskEvent, room: number): string[] | undefined {
 /** Groups JSON events into NOTIFY payloads of at most MAX_PAYLOAD_BYTES each. */
 export function pack(nodeId: string, items: readonly string[]): string[] {
   const payloads: string[] = [];
-  const head = `{"o":${JSON.stringify(nodeId)},"e":[`;
+  const head = envelopeHead(nodeId);
   const empty = envelopeBytes(nodeId);
   let body: string[] = [];
   let size = empty;

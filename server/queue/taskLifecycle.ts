@@ -44,8 +44,17 @@ export class TaskLifecycle {
     if (runAt && runAt.getTime() > Date.now()) this.deps.wakeAt(runAt);
     else this.deps.wakeAll();
     this.deps.metrics.taskEnqueued(source, tasks.length);
+    // Stored by one commit: one time for all of them.
+    const at = new Date().toISOString();
     for (const task of tasks) {
-      this.publish({ taskId: task.taskId, appName: task.appName, attempt: 0 }, 'pending', null);
+      this.deps.events.publish(
+        taskStatusEvent(
+          { taskId: task.taskId, appName: task.appName, attempt: 0 },
+          'pending',
+          null,
+          at,
+        ),
+      );
     }
   }
 
@@ -106,6 +115,7 @@ export function taskStatusEvent(
   task: TaskRef,
   status: TaskStatus,
   error: string | null,
+  at = new Date().toISOString(),
 ): Extract<TaskEvent, { type: 'task.status' }> {
   return {
     type: 'task.status',
@@ -114,6 +124,6 @@ export function taskStatusEvent(
     status,
     attempt: task.attempt,
     error_message: error,
-    at: new Date().toISOString(),
+    at,
   };
 }
