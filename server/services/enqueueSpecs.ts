@@ -110,7 +110,11 @@ export async function enqueueSpecs(
 
   let inserted: InsertedTask[];
   try {
-    inserted = await services.database.transaction((tx) => insertInOrder(tx, tasks));
+    // Without idempotency keys the batch is one INSERT, atomic on its own: no BEGIN and COMMIT
+    // round trips around it.
+    inserted = tasks.some((t) => t.idempotencyKey !== undefined)
+      ? await services.database.transaction((tx) => insertInOrder(tx, tasks))
+      : await insertTasks(services.database, tasks);
   } catch (error) {
     throw toTRPCError(error);
   }
