@@ -35,6 +35,11 @@ describe('decodeBody', () => {
     expect(decodeBody(Buffer.from('name: café ✓', 'utf8'))).toBe('name: café ✓');
   });
 
+  it('drops a leading byte order mark, and only that one', () => {
+    expect(decodeBody(Buffer.from('\ufeffname: x\ufeff', 'utf8'))).toBe('name: x\ufeff');
+    expect(decodeBody(Buffer.from('\ufeff\ufeffa', 'utf8'))).toBe('\ufeffa');
+  });
+
   it('refuses an empty body', () => {
     const error = refusal(() => decodeBody(Buffer.alloc(0)));
     expect(error.code).toBe('BAD_REQUEST');
