@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { taskEventSchema, type TaskEvent } from '../../shared/events.js';
 import type { Database } from '../db/database.js';
 import { notify } from '../queue/channels.js';
+import { joinWithin } from './payloadChunks.js';
 import { decodeStatusRun, encodeStatusRun, statusRunLength } from './statusRuns.js';
 
 export const EVENTS_CHANNEL = 'queue_events';
@@ -225,21 +226,5 @@ export function fit(event: TaskEvent, room: number): string[] | undefined {
 
 /** Groups JSON events into NOTIFY payloads of at most MAX_PAYLOAD_BYTES each. */
 export function pack(nodeId: string, items: readonly string[]): string[] {
-  const payloads: string[] = [];
-  const head = envelopeHead(nodeId);
-  const empty = envelopeBytes(nodeId);
-  let body: string[] = [];
-  let size = empty;
-  for (const json of items) {
-    const bytes = Buffer.byteLength(json) + 1;
-    if (size + bytes > MAX_PAYLOAD_BYTES && body.length > 0) {
-      payloads.push(`${head}${body.join(',')}]}`);
-      body = [];
-      size = empty;
-    }
-    body.push(json);
-    size += bytes;
-  }
-  if (body.length > 0) payloads.push(`${head}${body.join(',')}]}`);
-  return payloads;
+  return joinWithin(envelopeHead(nodeId), items, MAX_PAYLOAD_BYTES);
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { TaskEvent } from '../../shared/events.js';
 import { taskStatusSchema } from '../../shared/taskStatus.js';
+import { joinWithin } from './payloadChunks.js';
 
 type StatusEvent = Extract<TaskEvent, { type: 'task.status' }>;
 
@@ -66,29 +67,16 @@ export function encodeStatusRun(run: readonly TaskEvent[], room: number): string
   const first = run[0] as StatusEvent;
   const t0 = Date.parse(first.at);
   const head = `{"k":"${RUN_KIND}","s":${JSON.stringify(first.status)},"a":${first.attempt},"x":${JSON.stringify(first.error_message)},"t0":${t0},"r":[`;
-  const headBytes = Buffer.byteLength(head) + 2;
-  const items: string[] = [];
-  let entries: string[] = [];
-  let bytes = headBytes;
   let lastAt = first.at;
   let dt = 0;
-  for (const event of run as readonly StatusEvent[]) {
+  const entries = (run as readonly StatusEvent[]).map((event) => {
     if (event.at !== lastAt) {
       lastAt = event.at;
       dt = Date.parse(event.at) - t0;
     }
-    const entry = `${JSON.stringify(event.task_id)},${JSON.stringify(event.app_name)},${dt}`;
-    const entryBytes = Buffer.byteLength(entry) + 1;
-    if (bytes + entryBytes > room && entries.length > 0) {
-      items.push(`${head}${entries.join(',')}]}`);
-      entries = [];
-      bytes = headBytes;
-    }
-    entries.push(entry);
-    bytes += entryBytes;
-  }
-  if (entries.length > 0) items.push(`${head}${entries.join(',')}]}`);
-  return items;
+    return `${JSON.stringify(event.task_id)},${JSON.stringify(event.app_name)},${dt}`;
+  });
+  return joinWithin(head, entries, room);
 }
 
 /** The events of a run item; undefined when `raw` is not one (or not a valid one). */
