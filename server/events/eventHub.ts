@@ -191,7 +191,7 @@ function envelopeHead(nodeId: string): string {
 }
 
 function envelopeBytes(nodeId: string): number {
-  return Buffer.byteLength(`{"o":${JSON.stringify(nodeId)},"e":[]}`);
+  return Buffer.byteLength(`${envelopeHead(nodeId)}]}`);
 }
 
 /**

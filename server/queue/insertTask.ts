@@ -111,29 +111,10 @@ export async function insertTasks(
     const steps = previous?.steps === t.steps ? previousSteps : JSON.stringify(t.steps);
     // Tasks of a batch mostly share all of it with the one before: no key to build then.
     if (!previous || steps !== previousSteps || !sameShared(previous, t)) {
-      const key = JSON.stringify([
-        t.workflowName,
-        t.goldenPath,
-        steps,
-        t.metadata,
-        t.createdBy,
-        t.maxAttempts,
-      ]);
-      const known = sharedIndex.get(key);
-      if (known === undefined) {
-        k = shared.length;
-        sharedIndex.set(key, k);
-        shared.push([
-          t.workflowName,
-          t.goldenPath,
-          t.steps,
-          t.metadata,
-          t.createdBy,
-          t.maxAttempts,
-        ]);
-      } else {
-        k = known;
-      }
+      const entry = [t.workflowName, t.goldenPath, t.steps, t.metadata, t.createdBy, t.maxAttempts];
+      const key = JSON.stringify(entry);
+      k = sharedIndex.get(key) ?? shared.push(entry) - 1;
+      sharedIndex.set(key, k);
     }
     previous = t;
     previousSteps = steps;

@@ -47,14 +47,7 @@ export class TaskLifecycle {
     // Stored by one commit: one time for all of them.
     const at = new Date().toISOString();
     for (const task of tasks) {
-      this.deps.events.publish(
-        taskStatusEvent(
-          { taskId: task.taskId, appName: task.appName, attempt: 0 },
-          'pending',
-          null,
-          at,
-        ),
-      );
+      this.publish({ taskId: task.taskId, appName: task.appName, attempt: 0 }, 'pending', null, at);
     }
   }
 
@@ -105,8 +98,8 @@ export class TaskLifecycle {
     this.publish(task, 'pending', null);
   }
 
-  private publish(task: TaskRef, status: TaskStatus, error: string | null): void {
-    this.deps.events.publish(taskStatusEvent(task, status, error));
+  private publish(task: TaskRef, status: TaskStatus, error: string | null, at?: string): void {
+    this.deps.events.publish(taskStatusEvent(task, status, error, at));
   }
 }
 
