@@ -36,7 +36,7 @@ import type {
   TaskLogs,
 } from '../../shared/tasks.js';
 import { QueueClientError, toQueueClientError } from './errors.js';
-import { jsonCallLink } from './jsonCallLink.js';
+import { createJsonCaller } from './jsonCaller.js';
 import { resultOnceLink } from './resultOnceLink.js';
 
 /** A fetch as tRPC's httpLink calls it. */
@@ -157,26 +157,29 @@ export function buildQueueClient(
         }),
         false: [
           resultOnceLink(),
-          // Under Node (the keep-alive transport), a lean link that sends what httpLink sends.
-          options.fetch || !defaultTransport
-            ? httpLink({
-                url: `${url}/trpc`,
-                headers: authorization,
-                fetch: (input: string | URL | Request, init?: RequestInit) =>
-                  baseFetch(input, {
-                    ...init,
-                    signal: init?.signal ?? AbortSignal.timeout(timeoutMs),
-                  }),
-              })
-            : jsonCallLink({
-                url: `${url}/trpc`,
-                headers: authorization,
-                fetch: defaultTransport(timeoutMs),
+          httpLink({
+            url: `${url}/trpc`,
+            headers: authorization,
+            fetch: (input: string | URL | Request, init?: RequestInit) =>
+              baseFetch(input, {
+                ...init,
+                signal: init?.signal ?? AbortSignal.timeout(timeoutMs),
               }),
+          }),
         ],
       }),
     ],
   });
+  // Under Node (the keep-alive transport), queries and mutations skip tRPC's client: a lean
+  // caller sends what httpLink sends and answers as tRPC's client does (jsonCaller.ts).
+  const calls =
+    options.fetch || !defaultTransport
+      ? trpc
+      : createJsonCaller<AppRouter>({
+          url: `${url}/trpc`,
+          headers: authorization,
+          fetch: defaultTransport(timeoutMs),
+        });
 
   /** Runs a call; tries again after network failures when `safe`. */
   async function call<T>(fn: () => Promise<T>, safe: boolean): Promise<T> {
@@ -254,32 +257,35 @@ export function buildQueueClient(
 
   return {
     enqueueSpec: (input) =>
-      call(() => trpc.enqueueSpec.mutate(input), input.idempotencyKey !== undefined),
+      call(() => calls.enqueueSpec.mutate(input), input.idempotencyKey !== undefined),
     enqueueSpecs: (input) =>
       call(
-        () => trpc.enqueueSpecs.mutate(input),
+        () => calls.enqueueSpecs.mutate(input),
         input.specs.every((s) => s.idempotencyKey !== undefined),
       ),
-    queueStats: () => call(() => trpc.queueStats.query(), true),
-    goldenPaths: () => call(() => trpc.goldenPaths.query(), true),
-    activeTasks: () => call(() => trpc.activeTasks.query(), true),
-    tasks: (input = {}) => call(() => trpc.tasks.query(input), true),
-    task: (taskId) => call(() => trpc.task.query({ taskId }), true),
+    queueStats: () => call(() => calls.queueStats.query(), true),
+    goldenPaths: () => call(() => calls.goldenPaths.query(), true),
+    activeTasks: () => call(() => calls.activeTasks.query(), true),
+    tasks: (input = {}) => call(() => calls.tasks.query(input), true),
+    task: (taskId) => call(() => calls.task.query({ taskId }), true),
     taskLogs: (taskId, offset) =>
-      call(() => trpc.taskLogs.query(offset === undefined ? { taskId } : { taskId, offset }), true),
-    cancelTask: (taskId) => call(() => trpc.cancelTask.mutate({ taskId }), false),
+      call(
+        () => calls.taskLogs.query(offset === undefined ? { taskId } : { taskId, offset }),
+        true,
+      ),
+    cancelTask: (taskId) => call(() => calls.cancelTask.mutate({ taskId }), false),
     retryTask: (taskId, retryOptions = {}) =>
-      call(() => trpc.retryTask.mutate({ taskId, ...retryOptions }), false),
+      call(() => calls.retryTask.mutate({ taskId, ...retryOptions }), false),
     // Pausing and resuming are idempotent: safe to send again.
-    pauseQueue: (input = {}) => call(() => trpc.pauseQueue.mutate(input), true),
-    resumeQueue: (input = {}) => call(() => trpc.resumeQueue.mutate(input), true),
-    pauses: () => call(() => trpc.pauses.query(), true),
-    schedules: () => call(() => trpc.schedules.query(), true),
-    schedule: (name) => call(() => trpc.schedule.query({ name }), true),
-    putSchedule: (name, input) => call(() => trpc.putSchedule.mutate({ name, ...input }), true),
-    deleteSchedule: (name) => call(() => trpc.deleteSchedule.mutate({ name }), false),
-    pauseSchedule: (name) => call(() => trpc.pauseSchedule.mutate({ name }), true),
-    resumeSchedule: (name) => call(() => trpc.resumeSchedule.mutate({ name }), true),
+    pauseQueue: (input = {}) => call(() => calls.pauseQueue.mutate(input), true),
+    resumeQueue: (input = {}) => call(() => calls.resumeQueue.mutate(input), true),
+    pauses: () => call(() => calls.pauses.query(), true),
+    schedules: () => call(() => calls.schedules.query(), true),
+    schedule: (name) => call(() => calls.schedule.query({ name }), true),
+    putSchedule: (name, input) => call(() => calls.putSchedule.mutate({ name, ...input }), true),
+    deleteSchedule: (name) => call(() => calls.deleteSchedule.mutate({ name }), false),
+    pauseSchedule: (name) => call(() => calls.pauseSchedule.mutate({ name }), true),
+    resumeSchedule: (name) => call(() => calls.resumeSchedule.mutate({ name }), true),
     onStats: (handlers) =>
       subscription<QueueStats>(
         (callbacks) => trpc.onStats.subscribe(undefined, callbacks),

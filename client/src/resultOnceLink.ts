@@ -1,5 +1,5 @@
-// A link in front of the terminating link (jsonCallLink or httpLink) that ends a query's or
-// mutation's call at its answer. tRPC's client turns each call into a promise with
+// A link in front of the terminating link (httpLink, where the SDK uses fetch) that ends a query's
+// or mutation's call at its answer. tRPC's client turns each call into a promise with
 // `observableToPromise` (in @trpc/server's observable), which resolves on the answer and then,
 // when the link completes, aborts an AbortController of its own: Node builds a DOMException with a
 // stack trace for it, about 60 µs of the client's CPU per call, for a promise that has already

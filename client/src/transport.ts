@@ -3,7 +3,7 @@
 // and body timeouts. Node's global fetch is the same undici underneath but builds a WHATWG
 // Request, Response, body stream and timeout signal per call; this skips them (about 0.3–0.6 ms a
 // call, measured in bench/suites/enqueueLatency.ts) and gives the SDK's call link
-// (jsonCallLink.ts) the one thing it reads from the answer: its JSON.
+// (jsonCaller.ts) the one thing it reads from the answer: its JSON.
 import { errors, Pool, type Dispatcher } from 'undici';
 import type { FetchLike } from './queueClient.js';
 

@@ -1,14 +1,14 @@
-// Under Node the SDK sends queries and mutations through its own link (client/src/jsonCallLink.ts)
-// instead of tRPC's httpLink. Every call must end as it does through httpLink: the same call goes
-// through both, over the SDK's own transport, and the result, or the error's message, data, shape,
-// HTTP status and the SDK error it becomes, must be equal. resultOnceLink sits in front of both,
-// as in the SDK.
+// Under Node the SDK sends queries and mutations through its own caller (client/src/jsonCaller.ts)
+// instead of tRPC's client with httpLink. Every call must end as it does through tRPC's client: the
+// same call goes through both, over the SDK's own transport, and the result, or the error's
+// message, data, shape, HTTP status and the SDK error it becomes, must be equal. tRPC's client has
+// resultOnceLink in front of httpLink, as in the SDK.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTRPCClient, httpLink, TRPCClientError, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toQueueClientError } from '../../client/src/errors.js';
-import { jsonCallLink } from '../../client/src/jsonCallLink.js';
+import { createJsonCaller } from '../../client/src/jsonCaller.js';
 import { resultOnceLink } from '../../client/src/resultOnceLink.js';
 import { createTransport } from '../../client/src/transport.js';
 import type { AppRouter } from '../../server/api/router.js';
@@ -50,15 +50,15 @@ const spec = (name: string): ScoreSpec => ({
 
 type Client = ReturnType<typeof createTRPCClient<AppRouter>>;
 
-/** Two clients, alike but for their terminating link. */
+/** tRPC's client with httpLink, and the SDK's caller, alike but for what sends the calls. */
 function clients(baseUrl: string, token?: string): { reference: Client; lean: Client } {
   const headers = (): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
-  const build = (last: TRPCLink<AppRouter>) =>
-    createTRPCClient<AppRouter>({ links: [resultOnceLink(), last] });
   const url = `${baseUrl}/trpc`;
   return {
-    reference: build(httpLink({ url, headers, fetch: createTransport(5_000) })),
-    lean: build(jsonCallLink({ url, headers, fetch: createTransport(5_000) })),
+    reference: createTRPCClient<AppRouter>({
+      links: [resultOnceLink(), httpLink({ url, headers, fetch: createTransport(5_000) })],
+    }),
+    lean: createJsonCaller<AppRouter>({ url, headers, fetch: createTransport(5_000) }),
   };
 }
 
@@ -119,7 +119,7 @@ const withoutTaskId = (value: unknown): unknown => ({
   task_id: typeof (value as { task_id?: unknown }).task_id,
 });
 
-describe('the SDK link answers as httpLink does', () => {
+describe("the SDK's caller answers as tRPC's client with httpLink does", () => {
   it('a query without input, and with input', async () => {
     const stats = await same(testNode.node.url, undefined, (c) => c.queueStats.query());
     expect(stats).toMatchObject({ ok: true, data: { tasks_enqueued: expect.any(Number) } });
@@ -213,5 +213,14 @@ describe('the SDK link answers as httpLink does', () => {
         client.queueStats.query(undefined, { signal: controller.signal }),
       ).rejects.toBeInstanceOf(TRPCClientError);
     }
+  });
+
+  it('is no thenable, and sends no subscriptions', async () => {
+    const { lean } = clients(testNode.node.url);
+    // Awaiting the caller itself must not wait forever on a `then` it does not have.
+    expect(await Promise.resolve(lean)).toBe(lean);
+    expect(() => lean.onStats.subscribe(undefined, {})).toThrow(/onStats: subscriptions go/);
+    // The same procedure object every time: nothing is built per call.
+    expect(lean.queueStats).toBe(lean.queueStats);
   });
 });
