@@ -42,6 +42,12 @@ const envSchema = z.object({
    * back. 0 turns it off; off under APP_CONCURRENCY_LIMIT. @default 200
    */
   QUEUE_PREFETCH: integer(200, 0, 1000),
+  /**
+   * Under load, a node writes the results of its finished tasks at most once per this many
+   * milliseconds, in one statement; after a quiet spell, at once. 0 writes each batch as soon as
+   * the previous one is stored. @default 20
+   */
+  QUEUE_RESULT_BATCH_MS: integer(20, 0, 1000),
   /** PostgreSQL connection string; without it the embedded PGlite database is used. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Connections in the PostgreSQL pool. @default 10 */
@@ -189,6 +195,8 @@ export interface Config {
     appLimit: number;
     /** Tasks claimed ahead of free slots at most (0 under a per-application limit). */
     prefetch: number;
+    /** Results are written at most once per this many ms under load (0: back to back). */
+    resultBatchMs: number;
     defaultRetries: number;
     retry: { baseDelayMs: number; maxDelayMs: number };
   };
@@ -282,6 +290,7 @@ export function loadConfig(
       maxLost: e.LOST_WORKER_RETRIES,
       appLimit: e.APP_CONCURRENCY_LIMIT,
       prefetch: e.APP_CONCURRENCY_LIMIT > 0 ? 0 : e.QUEUE_PREFETCH,
+      resultBatchMs: e.QUEUE_RESULT_BATCH_MS,
       defaultRetries: e.DEFAULT_RETRIES,
       retry: { baseDelayMs: e.RETRY_BASE_DELAY * 1000, maxDelayMs: e.RETRY_MAX_DELAY * 1000 },
     },

@@ -6,7 +6,11 @@
 // with the results are then written apart first, with their own fallbacks: a step's output the
 // database refuses never costs its task the result. A claim about to be
 // sent may carry the finished results waiting here in its own statement (`take`), and gives them
-// back when that statement fails.
+// back when that statement fails. Under load the batcher writes at most once per
+// `writeIntervalMs` (RESULT_BATCH_MS by default): on a node whose tasks end every few
+// milliseconds (one-step bash tasks), each result had a statement nearly to itself, and a
+// statement costs the node and PostgreSQL more than the task's other work. The first result after
+// a quiet spell is written at once, and so is everything while the node drains.
 import type { Logger } from 'pino';
 import type { Queryable } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
@@ -41,6 +45,8 @@ export interface TakenResults {
   readonly entries: readonly Waiting[];
 }
 
+/** Results go out at most once per this many milliseconds under load. */
+export const RESULT_BATCH_MS = 20;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
 
@@ -48,13 +54,21 @@ export class FinishBatcher {
   private waiting: Waiting[] = [];
   private flushing: Promise<void> | undefined;
   private giveUpAt = Infinity;
+  /** When the last write of results was sent (performance.now). */
+  private lastWriteAt = -Infinity;
+  private readonly writeIntervalMs: number;
+  /** Ends the wait for the interval (a drain writes at once). */
+  private cutWait: (() => void) | undefined;
 
   constructor(
     private readonly db: Queryable,
     private readonly nodeId: string,
     private readonly retry: RetryPolicy,
     private readonly logger: Logger,
-  ) {}
+    options: { writeIntervalMs?: number | undefined } = {},
+  ) {
+    this.writeIntervalMs = options.writeIntervalMs ?? RESULT_BATCH_MS;
+  }
 
   /** Resolves once the result is stored (or known to be fenced off). Never rejects. */
   add(result: AttemptResult): Promise<WriteResult> {
@@ -91,20 +105,26 @@ export class FinishBatcher {
   private flushSoon(): void {
     this.flushing ??= this.flushAll().finally(() => {
       this.flushing = undefined;
+      // Added after the last batch went out, while this flush was ending (a caller resumed by
+      // that batch's answer, say): theirs is the next.
+      if (this.waiting.length > 0) this.flushSoon();
     });
   }
 
   /** Waits for every result to be written; after `timeoutMs` of database outage, gives up. */
   async drain(timeoutMs: number): Promise<void> {
     this.giveUpAt = Date.now() + timeoutMs;
+    this.cutWait?.();
     while (this.flushing) await this.flushing;
   }
 
   private async flushAll(): Promise<void> {
-    // Results of tasks that ended in the same turn of the event loop go out together.
-    await new Promise((resolve) => setImmediate(resolve));
     let delay = RETRY_MIN_MS;
     while (this.waiting.length > 0) {
+      await this.nextWriteTime();
+      // A claim may have taken them meanwhile.
+      if (this.waiting.length === 0) break;
+      this.lastWriteAt = performance.now();
       const batch = this.waiting;
       this.waiting = [];
       try {
@@ -131,6 +151,30 @@ export class FinishBatcher {
         delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
     }
+  }
+
+  /**
+   * Waits until the interval since the last write is over (not while draining); at least until
+   * the end of this turn of the event loop, so that results of tasks that ended in the same turn
+   * go out together.
+   */
+  private nextWriteTime(): Promise<void> {
+    const wait = this.lastWriteAt + this.writeIntervalMs - performance.now();
+    return new Promise((resolve) => {
+      if (wait <= 0 || this.giveUpAt !== Infinity) {
+        setImmediate(resolve);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.cutWait = undefined;
+        resolve();
+      }, wait);
+      this.cutWait = () => {
+        this.cutWait = undefined;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /**

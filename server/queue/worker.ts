@@ -41,6 +41,8 @@ export interface WorkerOptions {
   prefetch: number;
   /** Longest a task claimed ahead waits for a slot. @default AHEAD_HOLD_MS */
   aheadHoldMs?: number;
+  /** Results are written at most once per this many ms under load. @default RESULT_BATCH_MS */
+  resultBatchMs?: number;
   retry: RetryPolicy;
   logger: Logger;
   run: (task: ClaimedTask, signal: AbortSignal) => Promise<TaskOutcome>;
@@ -110,7 +112,9 @@ export class QueueWorker {
   constructor(private readonly options: WorkerOptions) {
     this.pq = new PQueue({ concurrency: Math.max(1, options.concurrency) });
     this.log = options.logger.child({ nodeId: options.nodeId });
-    this.finisher = new FinishBatcher(options.database, options.nodeId, options.retry, this.log);
+    this.finisher = new FinishBatcher(options.database, options.nodeId, options.retry, this.log, {
+      writeIntervalMs: options.resultBatchMs,
+    });
     this.timing = { leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs };
     this.leases = new LeaseKeeper({
       database: options.database,

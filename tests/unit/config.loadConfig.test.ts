@@ -57,10 +57,19 @@ describe('defaults', () => {
       pollIntervalMs: 2_000,
       maxLost: 3,
       prefetch: 200,
+      resultBatchMs: 20,
       defaultRetries: 0,
       retry: { baseDelayMs: 1_000, maxDelayMs: 300_000 },
     });
     expect(config.shutdownTimeoutMs).toBe(30_000);
+  });
+
+  it('batches results as QUEUE_RESULT_BATCH_MS says, within bounds', () => {
+    expect(loadConfig({ QUEUE_RESULT_BATCH_MS: '0' }, { cwd }).queue.resultBatchMs).toBe(0);
+    expect(loadConfig({ QUEUE_RESULT_BATCH_MS: '50' }, { cwd }).queue.resultBatchMs).toBe(50);
+    expect(() => loadConfig({ QUEUE_RESULT_BATCH_MS: '-1' }, { cwd })).toThrow(
+      /QUEUE_RESULT_BATCH_MS/,
+    );
   });
 
   it('claims ahead as QUEUE_PREFETCH says, and never under a per-application limit', () => {
