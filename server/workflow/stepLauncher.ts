@@ -11,6 +11,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { SpawnStep, StepProcessHandlers } from './stepProcess.js';
 
+/**
+ * How long the helper holds a step's exit back for its output pipes to close, so that both go to
+ * the server as one message. A step whose pipes stay open longer (a process outside its group
+ * holds them) is reported exited after this, and its pipes' close later, as before.
+ */
+const EXIT_HOLD_MS = 20;
+
 // The helper's whole program (plain JavaScript: it runs as `node --input-type=module --eval`, so
 // it needs neither a build nor a loader, and it imports nothing but child_process).
 const HELPER_SOURCE = `
@@ -51,20 +58,43 @@ process.on('message', (m) => {
   send({ t: 'start', id: m.id, pid: child.pid });
   let open = 2;
   let exited = false;
+  // The exit, held back a moment for the pipes to close (and their close held for the exit): a
+  // step ends with one message unless something outside its group keeps its pipes open.
+  let held;
   const closed = () => {
     open -= 1;
     if (open > 0) return;
+    if (held !== undefined) {
+      clearTimeout(held.timer);
+      send({ t: 'done', id: m.id, code: held.code, signal: held.signal });
+      held = undefined;
+      live.delete(m.id);
+      return;
+    }
+    // Closed before the exit: the exit says both.
+    if (!exited) return;
     send({ t: 'closed', id: m.id });
-    if (exited) live.delete(m.id);
+    live.delete(m.id);
   };
   child.stdout.on('data', (chunk) => send({ t: 'data', id: m.id, chunk, err: false }));
   child.stderr.on('data', (chunk) => send({ t: 'data', id: m.id, chunk, err: true }));
   child.stdout.once('close', closed);
   child.stderr.once('close', closed);
   child.on('exit', (code, signal) => {
-    exited = true;
-    send({ t: 'exit', id: m.id, code, signal });
-    if (open === 0) live.delete(m.id);
+    // What the step left running in its group dies with it (the server does the same when it
+    // hears of the exit): a background process holding the pipes would otherwise keep them open.
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    if (open === 0) {
+      send({ t: 'done', id: m.id, code, signal });
+      live.delete(m.id);
+      return;
+    }
+    const timer = setTimeout(() => {
+      held = undefined;
+      exited = true;
+      send({ t: 'exit', id: m.id, code, signal });
+    }, ${EXIT_HOLD_MS});
+    held = { code, signal, timer };
   });
 });
 `;
@@ -74,6 +104,8 @@ type HelperMessage =
   | { t: 'data'; id: number; chunk: Buffer; err: boolean }
   | { t: 'closed'; id: number }
   | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
+  /** The exit and the close of both pipes, in one message. */
+  | { t: 'done'; id: number; code: number | null; signal: NodeJS.Signals | null }
   | { t: 'error'; id: number; message: string };
 
 interface LiveStep {
@@ -175,6 +207,13 @@ export class StepLauncher {
       case 'closed':
         step.outputClosed = true;
         if (step.exited) this.forget(message.id);
+        step.handlers.onOutputClosed();
+        break;
+      case 'done':
+        step.exited = true;
+        step.outputClosed = true;
+        this.forget(message.id);
+        step.handlers.onExit(message.code, message.signal);
         step.handlers.onOutputClosed();
         break;
       case 'error':
