@@ -28,6 +28,8 @@ interface Row {
   lost_count: number;
   locked_by: string | null;
   started_at: Date | null;
+  /** started_at to the microsecond (a Date keeps milliseconds: two claims may share one). */
+  started_key: string | null;
   error_message: string | null;
 }
 
@@ -36,7 +38,7 @@ const rows = async (prefix: string) =>
     (
       await api.db.query<Row>(
         `SELECT app_name, status, attempts, attempt_base, lost_count, locked_by, started_at,
-                error_message
+                started_at::text AS started_key, error_message
          FROM queue_tasks WHERE app_name LIKE $1 || '%' ORDER BY id`,
         [prefix],
       )
@@ -159,9 +161,9 @@ const allCompleted = (prefix: string, n: number) => async () => {
 
 /** The most tasks one claim statement took (a claim stamps its tasks' started_at). */
 function largestClaim(r: Map<string, Row>): number {
-  const perClaim = new Map<number, number>();
+  const perClaim = new Map<string, number>();
   for (const row of r.values()) {
-    const at = row.started_at!.getTime();
+    const at = row.started_key!;
     perClaim.set(at, (perClaim.get(at) ?? 0) + 1);
   }
   return Math.max(...perClaim.values());
