@@ -176,9 +176,8 @@ export function runBashStep(options: BashStepOptions): Promise<BashStepResult> {
           finish(null, null, message);
         },
         onExit(code, signal) {
+          // Anything the step started in the background died with it (the forker killed its group).
           exit = { code, signal };
-          // Anything the step started in the background dies with it.
-          killGroup('SIGKILL');
           if (outputClosed) {
             finish(code, signal);
             return;

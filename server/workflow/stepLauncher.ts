@@ -2,14 +2,14 @@
 // tables of the process that forks: from a server with a few hundred MB resident, one `bash -c
 // true` costs several times what it costs from a bare Node process (measured in BENCHMARKS.md).
 // The helper is a bare Node process that only spawns, relays output and exits, over an IPC
-// channel. The server keeps the pids and signals process groups itself, as with spawnDirect.
-// If the server dies, the helper sees its channel close and kills every step's group; if the
-// helper dies, its steps are reported killed, and bashStep.ts kills a step's group when it ends,
-// as always. So steps forked here need
-// no watchdog of their own (bashStep.ts): one fork and one exec per step, as from a bare loop.
+// channel. The server keeps the pids and signals process groups itself, as with spawnDirect;
+// the helper kills a step's group when the step exits. If the server dies, the helper sees its
+// channel close and kills every step's group; if the helper dies, the server kills the groups of
+// its steps and reports them killed. So steps forked here need no watchdog of their own
+// (bashStep.ts): one fork and one exec per step, as from a bare loop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { SpawnStep, StepProcessHandlers } from './stepProcess.js';
+import { killStepGroup, type SpawnStep, type StepProcessHandlers } from './stepProcess.js';
 
 /**
  * How long the helper holds a step's exit back for its output pipes to close, so that both go to
@@ -81,8 +81,8 @@ process.on('message', (m) => {
   child.stdout.once('close', closed);
   child.stderr.once('close', closed);
   child.on('exit', (code, signal) => {
-    // What the step left running in its group dies with it (the server does the same when it
-    // hears of the exit): a background process holding the pipes would otherwise keep them open.
+    // What the step left running in its group dies with it; a background process holding the
+    // pipes would otherwise keep them open.
     try { process.kill(-child.pid, 'SIGKILL'); } catch {}
     if (open === 0) {
       send({ t: 'done', id: m.id, code, signal });
@@ -110,6 +110,8 @@ type HelperMessage =
 
 interface LiveStep {
   handlers: StepProcessHandlers;
+  /** The step's pid (= its group), once started. */
+  pid: number | undefined;
   started: boolean;
   exited: boolean;
   outputClosed: boolean;
@@ -131,7 +133,13 @@ export class StepLauncher {
       return { abandonOutput: () => undefined };
     }
     const helper = this.ensureHelper();
-    this.steps.set(id, { handlers, started: false, exited: false, outputClosed: false });
+    this.steps.set(id, {
+      handlers,
+      pid: undefined,
+      started: false,
+      exited: false,
+      outputClosed: false,
+    });
     this.refChanged();
     helper.send({ t: 'spawn', id, ...command });
     return {
@@ -172,12 +180,15 @@ export class StepLauncher {
       if (!this.closed) {
         this.logger.error({ code, signal }, 'the step launcher exited; starting a new one');
       }
-      // Its steps may still run (their parent is gone, not their group): reported killed, they
-      // are (runBashStep kills a step's group as it ends).
+      // Its steps may still run (their parent is gone, not their group): killed here, they are
+      // reported killed.
       for (const [id, step] of this.steps) {
         this.forget(id);
         if (step.started) {
-          if (!step.exited) step.handlers.onExit(null, 'SIGKILL');
+          if (!step.exited) {
+            killStepGroup(step.pid);
+            step.handlers.onExit(null, 'SIGKILL');
+          }
           if (!step.outputClosed) step.handlers.onOutputClosed();
         } else {
           step.handlers.onError(`the step launcher exited (${signal ?? `code ${code}`})`);
@@ -193,6 +204,7 @@ export class StepLauncher {
     switch (message.t) {
       case 'start':
         step.started = true;
+        step.pid = message.pid;
         step.handlers.onStart(message.pid);
         break;
       case 'data':

@@ -13,13 +13,17 @@ export interface StepCommand {
   gid?: number | undefined;
 }
 
-/** What the process does, as it happens. Called in this order: start, data…, exit; or error. */
+/**
+ * What the process does, as it happens. Called in this order: start, data…, exit; or error.
+ * Whoever forks the step kills its group when it exits, so nothing it started outlives it.
+ */
 export interface StepProcessHandlers {
   /** It runs, with this pid (= its process group id). */
   onStart(pid: number): void;
   onData(chunk: Buffer, isStderr: boolean): void;
   /** It could not start, or the helper that started it is gone. No exit follows. */
   onError(message: string): void;
+  /** It exited, and whatever it left running in its process group was killed with it. */
   onExit(exitCode: number | null, signal: NodeJS.Signals | null): void;
   /** Both output pipes are closed (before or after the exit). */
   onOutputClosed(): void;
@@ -53,7 +57,10 @@ export const spawnDirect: SpawnStep = (command, handlers) => {
   child.stderr.on('data', (chunk: Buffer) => handlers.onData(chunk, true));
   child.stdout.once('close', closed);
   child.stderr.once('close', closed);
-  child.on('exit', (exitCode, signal) => handlers.onExit(exitCode, signal));
+  child.on('exit', (exitCode, signal) => {
+    killStepGroup(child.pid);
+    handlers.onExit(exitCode, signal);
+  });
   return {
     abandonOutput() {
       child.stdout.destroy();
@@ -61,3 +68,13 @@ export const spawnDirect: SpawnStep = (command, handlers) => {
     },
   };
 };
+
+/** SIGKILL to what a step left running in its group (Linux: the group outlives its leader). */
+export function killStepGroup(pgid: number | undefined): void {
+  if (pgid === undefined) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing is left.
+  }
+}
