@@ -69,7 +69,10 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
   const sandbox =
     config.concurrency > 0 ? resolveStepSandbox(config, { logger, stepUser }) : undefined;
   // Steps are forked by a small helper process, not by this (much bigger) one: see stepLauncher.ts.
-  const launcher = config.concurrency > 0 ? new StepLauncher(logger) : undefined;
+  const launcher =
+    config.concurrency > 0
+      ? new StepLauncher(logger, { posixSpawn: config.steps.posixSpawn })
+      : undefined;
   const database: Database = await openDatabase(config.database, logger);
   const retention =
     config.retention.maxAgeMs > 0

@@ -126,6 +126,11 @@ const envSchema = z.object({
   STEP_WRITABLE_PATHS: z.string().optional(),
   /** `off` gives each sandboxed step its own empty network namespace. @default on */
   STEP_NETWORK: z.enum(['on', 'off']).default('on'),
+  /**
+   * How steps are forked: libc's `posix_spawn` (a vfork, through koffi) where it loads, else
+   * Node's fork; `fork` always forks with Node. @default posix_spawn
+   */
+  STEP_SPAWN: z.enum(['posix_spawn', 'fork']).default('posix_spawn'),
   /** Folder of the golden-path files. @default the shipped goldenpaths/ */
   GOLDEN_PATHS_DIR: z.string().min(1).optional(),
   /** pino level. @default info */
@@ -172,6 +177,8 @@ export interface Config {
     path: string;
     /** User (name or uid) the steps run as; undefined: the server's own. */
     user: string | undefined;
+    /** Fork steps with posix_spawn where it is available (STEP_SPAWN). */
+    posixSpawn: boolean;
     sandbox: {
       mode: 'auto' | 'bwrap' | 'off';
       /** Absolute host paths bind-mounted writable into the sandbox. */
@@ -271,6 +278,7 @@ export function loadConfig(
       workDir: path.resolve(cwd, e.WORK_DIR ?? path.join(os.tmpdir(), 'innominatus-queue')),
       path: e.STEP_PATH ?? e.PATH,
       user: e.STEP_USER,
+      posixSpawn: e.STEP_SPAWN === 'posix_spawn',
       sandbox: {
         mode: e.STEP_SANDBOX,
         writablePaths: splitList(e.STEP_WRITABLE_PATHS).map((p) => path.resolve(cwd, p)),

@@ -72,6 +72,12 @@ describe('defaults', () => {
     );
   });
 
+  it('forks steps with posix_spawn unless STEP_SPAWN=fork', () => {
+    expect(loadConfig({}, { cwd }).steps.posixSpawn).toBe(true);
+    expect(loadConfig({ STEP_SPAWN: 'fork' }, { cwd }).steps.posixSpawn).toBe(false);
+    expect(() => loadConfig({ STEP_SPAWN: 'vfork' }, { cwd })).toThrow(/STEP_SPAWN/);
+  });
+
   it('claims ahead as QUEUE_PREFETCH says, and never under a per-application limit', () => {
     expect(loadConfig({ QUEUE_PREFETCH: '0' }, { cwd }).queue.prefetch).toBe(0);
     expect(loadConfig({ QUEUE_PREFETCH: '7' }, { cwd }).queue.prefetch).toBe(7);

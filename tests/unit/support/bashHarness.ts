@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { waitFor } from '../../helpers/waitFor.js';
 import {
   runBashStep,
@@ -14,9 +14,13 @@ import {
 import { StepLauncher } from '../../../server/workflow/stepLauncher.js';
 import { isAlive, liveGroupMembers } from '../../helpers/processes.js';
 
-/** Who forks the steps: the test process itself, or a StepLauncher's helper (as a server does). */
-export type ForkedBy = 'direct' | 'launcher';
-export const FORKED_BY: ForkedBy[] = ['direct', 'launcher'];
+/**
+ * Who forks the steps: the test process itself, or a StepLauncher's helper (as a server does),
+ * with posix_spawn (its default) or with Node's spawn (where koffi cannot load, or for a step
+ * that runs as another user).
+ */
+export type ForkedBy = 'direct' | 'launcher' | 'launcher with fork';
+export const FORKED_BY: ForkedBy[] = ['direct', 'launcher', 'launcher with fork'];
 
 export interface BashHarness {
   /** This test's working directory. */
@@ -47,8 +51,12 @@ export function useBashHarness(options: { via?: ForkedBy } = {}): BashHarness {
   const groups: number[] = [];
   let launcher: StepLauncher | undefined;
 
-  beforeAll(() => {
-    if (options.via === 'launcher') launcher = new StepLauncher(pino({ level: 'silent' }));
+  beforeAll(async () => {
+    if (options.via === undefined || options.via === 'direct') return;
+    const posixSpawn = options.via === 'launcher';
+    launcher = new StepLauncher(pino({ level: 'silent' }), { posixSpawn });
+    // The tests would pass either way: make sure they ran the path they name.
+    expect(await launcher.forker()).toBe(posixSpawn ? 'posix_spawn' : 'fork');
   });
   afterAll(async () => {
     await launcher?.close();
