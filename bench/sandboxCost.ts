@@ -1,6 +1,7 @@
 // `npx tsx bench/sandboxCost.ts [--steps 200] [--concurrency 1]`: what the bubblewrap sandbox
-// costs per bash step. Runs a `true` step through runBashStep (the workers' own code path) with
-// the sandbox off, on, and on without network, and prints spawn-to-exit latency per variant.
+// costs per bash step. Runs a `true` step through runBashStep and a StepLauncher (the workers' own
+// code path, posix_spawn where it loads) with the sandbox off, on, and on without network, and
+// prints spawn-to-exit latency per variant.
 // No server, no database: only the step itself is timed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../server/config.js';
 import { runBashStep } from '../server/workflow/bashStep.js';
+import { StepLauncher } from '../server/workflow/stepLauncher.js';
 import {
   resolveStepSandbox,
   sandboxArgs,
@@ -28,6 +30,8 @@ const WARMUP = 20;
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'queue-bench-sandbox-'));
 const logger = pino({ level: 'silent' });
+const launcher = new StepLauncher(logger);
+const forker = await launcher.forker();
 const sandboxFor = (network: boolean): StepSandbox => {
   const config = loadConfig(
     {
@@ -57,6 +61,7 @@ async function oneStep(sandbox: StepSandbox | undefined, index: number): Promise
     killGraceMs: 1_000,
     outputLimitBytes: 1024 * 1024,
     signal: new AbortController().signal,
+    spawn: launcher.spawn,
     sandbox: sandbox && { file: sandbox.bwrap, args: sandboxArgs(sandbox, { workDir, tmpDir }) },
   });
   const elapsed = performance.now() - started;
@@ -99,10 +104,11 @@ try {
     );
   }
 } finally {
+  await launcher.close();
   fs.rmSync(root, { recursive: true, force: true });
 }
 console.log(
-  `${STEPS} \`true\` steps (after ${WARMUP} warm-up), ${CONCURRENCY} at a time, spawn to exit (ms):\n`,
+  `${STEPS} \`true\` steps (after ${WARMUP} warm-up), ${CONCURRENCY} at a time, forked with ${forker}, spawn to exit (ms):\n`,
 );
 console.log(`| variant                  | p50                 |    p95 |   mean |`);
 console.log(`| ------------------------ | ------------------- | ------ | ------ |`);

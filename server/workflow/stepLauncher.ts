@@ -36,6 +36,8 @@ import path from 'node:path';
 // The server decides when steps stop: a Ctrl-C or a SIGTERM meant for it must not end them.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
 const send = (message) => { if (process.connected) process.send(message); };
+// A send to a server that just went away fails (EPIPE): the disconnect below follows.
+process.on('error', () => {});
 const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 const signalNames = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
 
@@ -298,8 +300,12 @@ export class StepLauncher {
 
   /** How the helper forks steps (it is started if it does not run). */
   forker(): Promise<StepForker> {
-    this.ensureHelper();
-    return this.ready ?? Promise.resolve('fork');
+    if (this.closed) return Promise.resolve('fork');
+    const helper = this.ensureHelper();
+    // Until it answers, the helper keeps this process alive; then only while it runs steps.
+    helper.ref();
+    helper.channel?.ref();
+    return (this.ready ?? Promise.resolve<StepForker>('fork')).finally(() => this.refChanged());
   }
 
   /** A SpawnStep for bashStep.ts: the step is forked by the helper (started on first use). */

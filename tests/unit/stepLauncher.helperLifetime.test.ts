@@ -9,7 +9,7 @@ import { StepLauncher } from '../../server/workflow/stepLauncher.js';
 import { isAlive, liveGroupMembers } from '../helpers/processes.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { useBashHarness } from './support/bashHarness.js';
-import { moduleUrl, startNodeScript } from './support/nodeScript.js';
+import { moduleUrl, runNodeScript, startNodeScript } from './support/nodeScript.js';
 
 const bash = useBashHarness();
 const launchers: StepLauncher[] = [];
@@ -123,5 +123,19 @@ describe('a closed launcher', () => {
     await steps.close();
     expect(isAlive(helperPid)).toBe(false);
     expect((await run('true')).spawnError).toMatch(/launcher is closed/);
+  });
+});
+
+describe('a launcher asked how it forks', () => {
+  it('answers though nothing else keeps the process alive, and then lets it exit', async () => {
+    const script = `
+      const { StepLauncher } = await import(process.argv[1]);
+      const { default: pino } = await import('pino');
+      const launcher = new StepLauncher(pino({ level: 'silent' }));
+      console.log('forker ' + (await launcher.forker()));
+    `;
+    // The helper keeps running, unreferenced, until this process exits and closes its channel.
+    const run = await runNodeScript(script, moduleUrl('server/workflow/stepLauncher.ts'));
+    expect(run).toMatchObject({ exitCode: 0, stdout: 'forker posix_spawn\n', stderr: '' });
   });
 });
