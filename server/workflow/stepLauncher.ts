@@ -39,7 +39,11 @@ const send = (message) => { if (process.connected) process.send(message); };
 // A send to a server that just went away fails (EPIPE): the disconnect below follows.
 process.on('error', () => {});
 const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
-const signalNames = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+// The first name of a number, as Node reports it (SIGABRT, not SIGIOT; SIGIO, not SIGPOLL).
+const signalNames = new Map();
+for (const [name, n] of Object.entries(os.constants.signals)) {
+  if (!signalNames.has(n)) signalNames.set(n, name);
+}
 
 function posixSpawner(koffiPath) {
   if (process.platform !== 'linux') throw new Error('not Linux');

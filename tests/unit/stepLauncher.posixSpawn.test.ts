@@ -95,6 +95,12 @@ describe.each<StepForker>(['posix_spawn', 'fork'])('a helper that forks with %s'
     expect(await bash('echo still here')).toMatchObject({ code: 0, output: 'still here\n' });
   });
 
+  it('names a signal as Node does', async () => {
+    // Numbers with two names: 6 (SIGABRT, SIGIOT) and 29 (SIGIO, SIGPOLL).
+    expect(await bash('kill -ABRT $$')).toMatchObject({ code: null, signal: 'SIGABRT' });
+    expect(await bash('kill -IO $$')).toMatchObject({ code: null, signal: 'SIGIO' });
+  });
+
   it('reports the exit code or the signal of every step of a crowd that ends at once', async () => {
     const crowd = Array.from({ length: 60 }, (_, i) =>
       bash(i % 3 === 2 ? 'kill -TERM $$' : `echo ${i}; exit ${i % 7}`),
