@@ -269,6 +269,16 @@ export interface StepLauncherOptions {
   posixSpawn?: boolean;
 }
 
+/** Signals a process dies of by its own fault. */
+const CRASHES = new Set<NodeJS.Signals>([
+  'SIGSEGV',
+  'SIGBUS',
+  'SIGILL',
+  'SIGFPE',
+  'SIGABRT',
+  'SIGSYS',
+]);
+
 type HelperMessage =
   | { t: 'ready'; forker: StepForker; reason?: string }
   | { t: 'start'; id: number; pid: number }
@@ -293,6 +303,10 @@ export class StepLauncher {
   private readonly steps = new Map<number, LiveStep>();
   private nextId = 1;
   private closed = false;
+  /** How the running helper forks, once it has said. */
+  private forkerInUse: StepForker | undefined;
+  /** A helper crashed while forking with posix_spawn: the next ones fork with Node's fork. */
+  private posixSpawnCrashed = false;
   /** Settles when the running helper says how it forks. */
   private ready: Promise<StepForker> | undefined;
   private onReady: ((forker: StepForker) => void) | undefined;
@@ -372,7 +386,17 @@ export class StepLauncher {
       this.onReady?.('fork');
       if (!this.closed) {
         this.logger.error({ code, signal }, 'the step launcher exited; starting a new one');
+        // A crash (not a kill: an OOM killer's SIGKILL says nothing of the code) in a helper that
+        // calls libc through an FFI: fork as Node does from now on, rather than crash again.
+        if (this.forkerInUse === 'posix_spawn' && signal !== null && CRASHES.has(signal)) {
+          this.posixSpawnCrashed = true;
+          this.logger.error(
+            { signal },
+            'the step launcher crashed while forking with posix_spawn: steps are forked with fork from now on',
+          );
+        }
       }
+      this.forkerInUse = undefined;
       // Its steps may still run (their parent is gone, not their group): killed here, they are
       // reported killed.
       for (const [id, step] of this.steps) {
@@ -393,7 +417,7 @@ export class StepLauncher {
 
   /** Where the helper finds koffi, or `off`. */
   private koffiPath(): string {
-    if (this.options.posixSpawn === false) return 'off';
+    if (this.options.posixSpawn === false || this.posixSpawnCrashed) return 'off';
     try {
       return createRequire(import.meta.url).resolve('koffi');
     } catch {
@@ -403,6 +427,7 @@ export class StepLauncher {
 
   private onMessage(message: HelperMessage): void {
     if (message.t === 'ready') {
+      this.forkerInUse = message.forker;
       if (message.forker === 'posix_spawn') this.logger.debug('steps are forked with posix_spawn');
       else if (this.options.posixSpawn !== false) {
         this.logger.warn(

@@ -1,6 +1,7 @@
 // The StepLauncher's helper process and the steps it forked: when the server dies, the helper
 // kills every step's process group; when the helper dies, the server kills them and the steps end
 // (killed) instead of hanging; and a closed launcher refuses new steps.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
@@ -56,9 +57,28 @@ describe('when the helper dies', () => {
     expect(result).toMatchObject({ exitCode: null, signal: 'SIGKILL' });
     await bash.waitUntilGroupGone(pgid);
     await bash.waitUntilGone(background);
-    // A new helper takes the next step.
+    // A new helper takes the next step, and forks as the last one did: a SIGKILL is no crash.
     const next = await bash.run({ command: 'echo again', spawn: steps.spawn });
     expect(next).toMatchObject({ exitCode: 0, output: 'again\n' });
+    expect(await steps.forker()).toBe('posix_spawn');
+  });
+
+  it('of a crash while forking with posix_spawn, the next helpers fork with fork', async () => {
+    const steps = launcher();
+    expect(await steps.forker()).toBe('posix_spawn');
+    const helperPid = Number(
+      (await bash.run({ command: 'echo $PPID', spawn: steps.spawn })).output,
+    );
+    // What a fault in the FFI would end it with (and no core file left behind).
+    execFileSync('prlimit', ['--pid', String(helperPid), '--core=0']);
+    process.kill(helperPid, 'SIGSEGV');
+    // Once the launcher has heard of the exit, the next helper forks with fork.
+    await waitFor(async () => (await steps.forker()) === 'fork', {
+      what: 'a helper that forks with fork',
+    });
+    const next = await bash.run({ command: 'echo $PPID', spawn: steps.spawn });
+    expect(next.exitCode).toBe(0);
+    expect(Number(next.output)).not.toBe(helperPid);
   });
 });
 
