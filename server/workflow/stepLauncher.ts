@@ -115,7 +115,10 @@ function posixSpawner(koffiPath) {
   };
   return (m) => {
     const fail = (code) => { throw new Error('spawn ' + m.file + ' ' + code); };
-    const env = Object.entries(m.env).map(([key, value]) => key + '=' + value);
+    // A variable without a value is left out, as Node's spawn leaves it out.
+    const env = Object.entries(m.env)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => key + '=' + value);
     // C strings end at a NUL: refused, as Node refuses them, rather than cut short.
     for (const text of [m.file, m.cwd, ...m.args, ...env]) {
       if (text.includes('\\0')) throw new Error('a command, argument or variable holds a NUL byte');

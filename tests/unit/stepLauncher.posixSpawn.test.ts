@@ -95,6 +95,11 @@ describe.each<StepForker>(['posix_spawn', 'fork'])('a helper that forks with %s'
     expect(await bash('echo still here')).toMatchObject({ code: 0, output: 'still here\n' });
   });
 
+  it('leaves out a variable without a value, as Node does', async () => {
+    const env = { PATH: '/usr/bin:/bin', UNSET: undefined } as unknown as Record<string, string>;
+    expect(await bash('echo "${UNSET-left out}"', env)).toMatchObject({ output: 'left out\n' });
+  });
+
   it('names a signal as Node does', async () => {
     // Numbers with two names: 6 (SIGABRT, SIGIOT) and 29 (SIGIO, SIGPOLL).
     expect(await bash('kill -ABRT $$')).toMatchObject({ code: null, signal: 'SIGABRT' });
