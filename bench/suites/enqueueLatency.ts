@@ -82,8 +82,9 @@ export const enqueueLatency: Suite = {
       // In rounds: a block of REST calls from autocannon, then the SDK and REST through the SDK's
       // transport one call each in turn. (A bare tRPC call by global fetch used to take turns too;
       // its garbage of WHATWG requests, responses and streams was collected during the SDK's
-      // calls and added ~0.2 ms to their p50, a cost of that arm, not of the SDK.) A machine that speeds up or slows down during
-      // the run moves all four alike, so their differences stay the route's and the client's.
+      // calls and added ~0.2 ms to their p50, a cost of that arm, not of the SDK.) A machine that
+      // speeds up or slows down during the run moves all three alike, so their differences stay
+      // the route's and the client's.
       const restMs: number[] = [];
       const sdkMs: number[] = [];
       const transportMs: number[] = [];

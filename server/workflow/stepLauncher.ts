@@ -36,6 +36,8 @@ import path from 'node:path';
 // The server decides when steps stop: a Ctrl-C or a SIGTERM meant for it must not end them.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
 const send = (message) => { if (process.connected) process.send(message); };
+// SIGKILL to a step's process group: what it left running dies with it.
+const killGroup = (pid) => { try { process.kill(-pid, 'SIGKILL'); } catch {} };
 // A send to a server that just went away fails (EPIPE): the disconnect below follows.
 process.on('error', () => {});
 const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -168,9 +170,7 @@ try {
 
 const live = new Map();
 process.on('disconnect', () => {
-  for (const step of live.values()) {
-    try { process.kill(-step.pid, 'SIGKILL'); } catch {}
-  }
+  for (const step of live.values()) killGroup(step.pid);
   process.exit(0);
 });
 process.on('message', (m) => {
@@ -248,7 +248,7 @@ function track(id, step) {
   step.onExit((code, signal) => {
     // What the step left running in its group dies with it; a background process holding the
     // pipes would otherwise keep them open.
-    try { process.kill(-pid, 'SIGKILL'); } catch {}
+    killGroup(pid);
     if (open === 0) {
       send({ t: 'done', id, code, signal });
       live.delete(id);
