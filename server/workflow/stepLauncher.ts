@@ -109,8 +109,11 @@ function posixSpawner(koffiPath) {
       if (dir === '') continue;
       const candidate = path.join(dir, file);
       try {
+        // A directory without the program is the common case: no exception for it (an Error's
+        // stack trace cost more than the rest of a spawn's lookup).
+        if (!fs.statSync(candidate, { throwIfNoEntry: false })?.isFile()) continue;
         fs.accessSync(candidate, fs.constants.X_OK);
-        if (fs.statSync(candidate).isFile()) return candidate;
+        return candidate;
       } catch {}
     }
     return undefined;
