@@ -36,8 +36,9 @@ import path from 'node:path';
 // The server decides when steps stop: a Ctrl-C or a SIGTERM meant for it must not end them.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
 const send = (message) => { if (process.connected) process.send(message); };
-// SIGKILL to a step's process group: what it left running dies with it.
-const killGroup = (pid) => { try { process.kill(-pid, 'SIGKILL'); } catch {} };
+// SIGKILL to a step's process group: what it left running dies with it. Usually the group is
+// gone already (ESRCH): with libc (below) that is a return value, not an Error and its stack.
+let killGroup = (pid) => { try { process.kill(-pid, 'SIGKILL'); } catch {} };
 // A send to a server that just went away fails (EPIPE): the disconnect below follows.
 process.on('error', () => {});
 const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -56,9 +57,12 @@ function posixSpawner(koffiPath) {
   }
   if (!libc) throw new Error('no libc to load');
   const f = (signature) => libc.func(signature);
-  const pipe2 = f('int pipe2(_Out_ int *fds, int flags)');
+  // Out-parameters are Int32Arrays: koffi passes their memory as it is, with nothing to copy back
+  // or to finalize.
+  const pipe2 = f('int pipe2(int *fds, int flags)');
   const close = f('int close(int fd)');
-  const waitpid = f('int waitpid(int pid, _Out_ int *status, int options)');
+  const waitpid = f('int waitpid(int pid, int *status, int options)');
+  const kill = f('int kill(int pid, int sig)');
   const faInit = f('int posix_spawn_file_actions_init(void *actions)');
   const faDestroy = f('int posix_spawn_file_actions_destroy(void *actions)');
   const faOpen = f('int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int flags, uint32_t mode)');
@@ -70,7 +74,7 @@ function posixSpawner(koffiPath) {
   const attrSetDefault = f('int posix_spawnattr_setsigdefault(void *attr, void *set)');
   const sigEmpty = f('int sigemptyset(void *set)');
   const sigFill = f('int sigfillset(void *set)');
-  const posixSpawn = f('int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)');
+  const posixSpawn = f('int posix_spawn(int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)');
   // Opaque libc structs, allocated larger than any libc makes them (glibc: 80 and 336 bytes).
   const attr = Buffer.alloc(1024);
   const actions = Buffer.alloc(1024);
@@ -89,9 +93,11 @@ function posixSpawner(koffiPath) {
   // POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF (glibc and musl).
   attrSetFlags(attr, 0x80 | 0x08 | 0x04);
   const O_CLOEXEC = 0o2000000;
+  // Never 0 or less: kill(0) would signal the helper's own group.
+  killGroup = (pid) => { if (pid > 0) kill(-pid, 9); };
   const exits = new Map();
   process.on('SIGCHLD', () => {
-    const status = [0];
+    const status = new Int32Array(1);
     for (const [pid, onExit] of exits) {
       const reaped = waitpid(pid, status, 1);
       if (reaped === 0) continue;
@@ -130,8 +136,8 @@ function posixSpawner(koffiPath) {
     }
     const file = resolve(m.file, m.env.PATH);
     if (file === undefined) fail('ENOENT');
-    const out = [-1, -1];
-    const err = [-1, -1];
+    const out = new Int32Array(2);
+    const err = new Int32Array(2);
     if (pipe2(out, O_CLOEXEC) !== 0) fail(errnoNames.get(koffi.errno()) ?? 'EMFILE');
     if (pipe2(err, O_CLOEXEC) !== 0) {
       close(out[0]);
@@ -143,7 +149,7 @@ function posixSpawner(koffiPath) {
     faDup2(actions, out[1], 1);
     faDup2(actions, err[1], 2);
     faChdir(actions, m.cwd);
-    const pid = [0];
+    const pid = new Int32Array(1);
     const failed = posixSpawn(pid, file, actions, attr, [m.file, ...m.args, null], [...env, null]);
     faDestroy(actions);
     close(out[1]);
