@@ -136,6 +136,8 @@ export async function createQueueServer(options: QueueServerOptions): Promise<Qu
     onTaskFinished: (task, outcome, status) => lifecycle.finished(task, outcome, status),
     onTaskReturned: () => lifecycle.returned(),
     onTaskRecovered: (task) => lifecycle.recovered(task),
+    // A backlog: the claim's plan depends on the planner knowing it (claimStatistics.ts).
+    onBacklog: () => void claimStatistics?.nudge(),
   });
 
   // Aborted when the node stops: live streams end so the HTTP server can close.

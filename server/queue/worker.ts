@@ -56,6 +56,8 @@ export interface WorkerOptions {
   onTaskReturned?: (task: ClaimedTask) => void;
   /** Told of every task whose expired lease this node gave back (or ended). */
   onTaskRecovered?: (task: RecoveredTask) => void;
+  /** Told when a claim came back full: more tasks are waiting (a backlog). */
+  onBacklog?: () => void;
 }
 
 /** One attempt of one task on this node, from its claim until its result is stored. */
@@ -362,7 +364,10 @@ export class QueueWorker {
           }
           this.startAhead();
           // A full batch means more may be waiting.
-          if (tasks.length === wanted && !late) this.claimAgain = true;
+          if (tasks.length === wanted && !late) {
+            this.claimAgain = true;
+            this.options.onBacklog?.();
+          }
         } catch (error) {
           if (results) {
             // Nothing of that statement was written (or, after a timeout, perhaps all of it: a

@@ -3,6 +3,7 @@
 // the claim walks its index instead of reading and sorting the whole backlog each time.
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { QueueWorker } from '../../server/queue/worker.js';
 import type { Queryable } from '../../server/db/database.js';
 import { explainPlan } from '../../server/db/explainPlan.js';
 import { CLAIM } from '../../server/queue/claimTasks.js';
@@ -18,6 +19,9 @@ import { waitFor } from '../helpers/waitFor.js';
 
 // The comparison on its own, through an API-only node (no checks of its own to race with).
 const api = useApiOnlyNode();
+
+// Nudges and a worker's backlog, on a database of their own.
+const nudged = useApiOnlyNode();
 
 // A node with workers, on a database of its own.
 const workers = useTestNode({ QUEUE_CONCURRENCY: '2' });
@@ -83,5 +87,75 @@ describe('claim statistics', () => {
     expect(workers.node.logs().some((l) => String(l.msg).startsWith('analyzed queue_tasks'))).toBe(
       true,
     );
+  });
+});
+
+describe('a backlog asks for the comparison at once', () => {
+  it('compares when nudged, unless a comparison runs or ran within the gap', async () => {
+    await nudged.db.query('ALTER TABLE queue_tasks SET (autovacuum_enabled = false)');
+    await nudged.db.query('ANALYZE queue_tasks');
+    await enqueue(nudged.node, 2_000);
+    expect(estimateIsStale(await readPendingEstimate(nudged.db))).toBe(true);
+    // The periodic check is not started: only nudges compare here.
+    const checker = new ClaimStatistics(nudged.db, pino({ level: 'silent' }), 600_000, 600_000);
+    const first = checker.nudge();
+    expect(first).toBeDefined();
+    // One at a time, and none again within the gap.
+    expect(checker.nudge()).toBeUndefined();
+    expect(await first).toBe(true);
+    expect(estimateIsStale(await readPendingEstimate(nudged.db))).toBe(false);
+    expect(checker.nudge()).toBeUndefined();
+    // Without a gap it compares again (nothing to do now), and never after stop().
+    const eager = new ClaimStatistics(nudged.db, pino({ level: 'silent' }), 600_000, 0);
+    expect(await eager.nudge()).toBe(false);
+    expect(await eager.nudge()).toBe(false);
+    await eager.stop();
+    expect(eager.nudge()).toBeUndefined();
+    await checker.stop();
+  });
+
+  it('is what a worker whose claims come back full asks for', async () => {
+    await nudged.db.query(`DELETE FROM queue_tasks WHERE status IN ('pending', 'running')`);
+    let backlogs = 0;
+    const worker = new QueueWorker({
+      database: nudged.db,
+      nodeId: `backlog-${Date.now()}`,
+      concurrency: 2,
+      prefetch: 0,
+      leaseMs: 10_000,
+      heartbeatMs: 200,
+      recoveryIntervalMs: 60_000,
+      pollIntervalMs: 50,
+      maxLost: 3,
+      appLimit: 0,
+      retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      logger: pino({ level: 'silent' }),
+      run: () => new Promise((resolve) => setImmediate(() => resolve({ kind: 'completed' }))),
+      onBacklog: () => (backlogs += 1),
+    });
+    const completed = async () =>
+      (
+        await nudged.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM queue_tasks WHERE status = 'completed'`,
+        )
+      )[0]!.n;
+    const before = await completed();
+    try {
+      await worker.start();
+      // One task for two free slots: no claim comes back full, however often it polls.
+      await enqueue(nudged.node, 1);
+      await waitFor(async () => (await completed()) === before + 1, {
+        what: 'the one task to complete',
+      });
+      expect(backlogs).toBe(0);
+      // Twenty: the claims for two slots come back full until the last ones.
+      await enqueue(nudged.node, 20);
+      await waitFor(async () => (await completed()) === before + 21, {
+        what: 'the twenty tasks to complete',
+      });
+      expect(backlogs).toBeGreaterThan(0);
+    } finally {
+      await worker.stop(1_000);
+    }
   });
 });
