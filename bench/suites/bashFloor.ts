@@ -32,7 +32,6 @@ function trueBatch(app: string): string {
  */
 const FLOOR_SCRIPT = `
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 const [count, concurrency] = process.argv.slice(1).map(Number);
 let next = 0;
 const one = () => new Promise((resolve, reject) => {
@@ -46,14 +45,12 @@ const started = performance.now();
 await Promise.all(Array.from({ length: concurrency }, lane));
 const rate = (count / (performance.now() - started)) * 1000;
 const used = process.cpuUsage(cpu);
-// The children's CPU (cutime + cstime, in ticks of 10 ms): every bash the loop reaped.
-let childrenMs = null;
-try {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  childrenMs = (Number(f[13]) + Number(f[14])) * 10;
-} catch {}
-process.stdout.write(JSON.stringify({ rate, selfMs: (used.user + used.system) / 1000, childrenMs }));
+const all = process.cpuUsage();
+// The loop's CPU, and all of this process's (start-up too): the parent subtracts that from what
+// it reaps, which leaves the bash processes'.
+process.stdout.write(JSON.stringify({
+  rate, selfMs: (used.user + used.system) / 1000, allMs: (all.user + all.system) / 1000,
+}));
 `;
 
 interface FloorRun {
@@ -64,10 +61,16 @@ interface FloorRun {
   childrenMs: number | null;
 }
 
+/** The CPU of the children this process reaped so far (cutime + cstime), in ms. */
+async function reapedMs(): Promise<number | undefined> {
+  return (await processCpu(process.pid))?.childrenMs;
+}
+
 /** `bash -c true` `count` times, `concurrency` at a time, from a bare Node loop. */
 export async function bareSpawnRate(count: number, concurrency: number): Promise<FloorRun> {
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'iq-bench-floor-'));
   try {
+    const reapedBefore = await reapedMs();
     const child = spawn(
       process.execPath,
       ['--input-type=module', '-e', FLOOR_SCRIPT, String(count), String(concurrency)],
@@ -82,9 +85,16 @@ export async function bareSpawnRate(count: number, concurrency: number): Promise
       child.once('error', reject);
       child.once('exit', resolve);
     });
-    const run = (code === 0 ? JSON.parse(out) : undefined) as FloorRun | undefined;
+    const run = (code === 0 ? JSON.parse(out) : undefined) as
+      { rate: number; selfMs: number; allMs: number } | undefined;
     if (!run || !Number.isFinite(run.rate)) throw new Error(`the floor loop failed (exit ${code})`);
-    return run;
+    // Reaping the loop adds its CPU and its reaped children's to this process's children's.
+    const reapedAfter = await reapedMs();
+    const childrenMs =
+      reapedBefore === undefined || reapedAfter === undefined
+        ? null
+        : Math.max(0, reapedAfter - reapedBefore - run.allMs);
+    return { rate: run.rate, selfMs: run.selfMs, childrenMs };
   } finally {
     await fs.rm(home, { recursive: true, force: true });
   }

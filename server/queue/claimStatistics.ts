@@ -66,9 +66,8 @@ export class ClaimStatistics {
    * `checkOnce` resolves to.
    */
   nudge(): Promise<boolean> | undefined {
-    if (this.stopped || this.inFlight) return undefined;
-    if (performance.now() - this.lastCheck < this.nudgeGapMs) return undefined;
-    return this.check();
+    const due = performance.now() - this.lastCheck >= this.nudgeGapMs;
+    return due && !this.stopped && !this.inFlight ? this.check() : undefined;
   }
 
   private check(): Promise<boolean> {

@@ -96,8 +96,8 @@ function posixSpawner(koffiPath) {
   // Never 0 or less: kill(0) would signal the helper's own group.
   killGroup = (pid) => { if (pid > 0) kill(-pid, 9); };
   const exits = new Map();
+  const status = new Int32Array(1);
   process.on('SIGCHLD', () => {
-    const status = new Int32Array(1);
     for (const [pid, onExit] of exits) {
       const reaped = waitpid(pid, status, 1);
       if (reaped === 0) continue;
