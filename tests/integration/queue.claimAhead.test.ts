@@ -200,9 +200,12 @@ describe('claiming ahead of free slots', () => {
     const node = await startWarmWorker('warm', 150);
 
     await enqueue(names('slow', 3));
-    // One slot, held by the first slow task; the others were claimed ahead and go back.
+    // One slot, held by the first slow task; the others were claimed ahead and go back. The node
+    // hears of the write after it commits: the table can show it first.
     await waitFor(
-      async () => [...(await rows('slow')).values()].filter((r) => r.attempt_base > 0).length === 2,
+      async () =>
+        [...(await rows('slow')).values()].filter((r) => r.attempt_base > 0).length === 2 &&
+        node.returned.length >= 2,
       { what: 'two slow tasks to be handed back' },
     );
     expect(node.started.get('slow-000')).toBe(1);
