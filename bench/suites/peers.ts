@@ -133,6 +133,8 @@ async function graphileRun(
   // are handled here and the pool is ended before the drop.
   const pgPool = new pg.Pool({ connectionString, max: 30 });
   pgPool.on('error', () => undefined);
+  // And each client's own (graphile-worker asks for both, and warns on stderr without them).
+  pgPool.on('connect', (client) => client.on('error', () => undefined));
   const utils = await makeWorkerUtils({ pgPool, logger: quietLogger });
   try {
     await utils.migrate();
