@@ -1,11 +1,14 @@
-// CPU time of processes on this machine, read from /proc (Linux only): what a process used itself
-// (utime + stime) and what the children it waited for used (cutime + cstime). /proc counts in
-// clock ticks of USER_HZ, which Linux fixes at 100 a second for user space.
+// CPU time of processes on this machine, read from /proc/<pid>/stat (Linux only): what a process
+// used itself (utime + stime) and what the children it waited for used (cutime + cstime). /proc
+// counts in clock ticks of USER_HZ, which Linux fixes at 100 a second for user space.
 import fs from 'node:fs/promises';
 
 const TICK_MS = 10;
 
-export interface ProcessCpu {
+export interface ProcessStat {
+  /** The command name (`comm`, at most 15 characters). */
+  name: string;
+  ppid: number;
   /** CPU the process used itself, in ms. */
   selfMs: number;
   /** CPU of the children it reaped (waited for), in ms. */
@@ -13,19 +16,23 @@ export interface ProcessCpu {
 }
 
 /** Undefined when the process is gone or there is no /proc. */
-export async function processCpu(pid: number): Promise<ProcessCpu | undefined> {
+export async function processStat(pid: number): Promise<ProcessStat | undefined> {
   let stat: string;
   try {
     stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  // The fields after the command name (in parentheses, maybe with spaces), from field 3 (state).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = (field: number) => Number(fields[field - 3]);
+  // `pid (comm) state ppid …`: the name may hold spaces and parentheses, so it ends at the last
+  // `)`; the fields after it are numbered from 3 (state).
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  const field = (n: number) => Number(fields[n - 3]);
   return {
-    selfMs: (ticks(14) + ticks(15)) * TICK_MS,
-    childrenMs: (ticks(16) + ticks(17)) * TICK_MS,
+    name: stat.slice(stat.indexOf('(') + 1, close),
+    ppid: field(4),
+    selfMs: (field(14) + field(15)) * TICK_MS,
+    childrenMs: (field(16) + field(17)) * TICK_MS,
   };
 }
 
@@ -40,22 +47,7 @@ export async function childPids(pid: number): Promise<number[]> {
   const children: number[] = [];
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = await fs.readFile(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) children.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
+    if ((await processStat(Number(name)))?.ppid === pid) children.push(Number(name));
   }
   return children;
-}
-
-/** The command name of a process (`/proc/<pid>/comm`), or undefined. */
-export async function processName(pid: number): Promise<string | undefined> {
-  try {
-    return (await fs.readFile(`/proc/${pid}/comm`, 'utf8')).trim();
-  } catch {
-    return undefined;
-  }
 }

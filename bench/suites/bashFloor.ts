@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchDatabase } from '../lib/database.js';
-import { childPids, processCpu, processName } from '../lib/processCpu.js';
+import { childPids, processStat } from '../lib/processCpu.js';
 import { getStats, waitForStats } from '../lib/queueApi.js';
 import type { Suite } from '../lib/suite.js';
 import { postBatch } from './batchEnqueue.js';
@@ -63,7 +63,7 @@ interface FloorRun {
 
 /** The CPU of the children this process reaped so far (cutime + cstime), in ms. */
 async function reapedMs(): Promise<number | undefined> {
-  return (await processCpu(process.pid))?.childrenMs;
+  return (await processStat(process.pid))?.childrenMs;
 }
 
 /** `bash -c true` `count` times, `concurrency` at a time, from a bare Node loop. */
@@ -111,12 +111,12 @@ interface DrainCpu {
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1', '']);
 
 async function drainCpu(serverPid: number, db: BenchDatabase): Promise<DrainCpu | undefined> {
-  const server = await processCpu(serverPid);
+  const server = await processStat(serverPid);
   if (!server) return undefined;
   let helper: DrainCpu['helper'];
   for (const pid of await childPids(serverPid)) {
-    const cpu = (await processName(pid)) === 'node' ? await processCpu(pid) : undefined;
-    if (cpu) helper = { pid, ...cpu };
+    const stat = await processStat(pid);
+    if (stat?.name === 'node') helper = { pid, selfMs: stat.selfMs, childrenMs: stat.childrenMs };
   }
   let backends: DrainCpu['backends'];
   const url = db.kind === 'postgres' ? db.env.DATABASE_URL : undefined;
@@ -126,8 +126,8 @@ async function drainCpu(serverPid: number, db: BenchDatabase): Promise<DrainCpu 
       `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
     );
     for (const { pid } of rows) {
-      const cpu = (await processName(pid)) === 'postgres' ? await processCpu(pid) : undefined;
-      if (cpu) backends.set(pid, cpu.selfMs);
+      const stat = await processStat(pid);
+      if (stat?.name === 'postgres') backends.set(pid, stat.selfMs);
     }
   }
   return { serverMs: server.selfMs, helper, backends };
